@@ -1,0 +1,43 @@
+# Keyledger: `make demo` runs the portal with demo data; `make test` runs the whole test suite.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+DEMO_ENV := DEBUG=1 KEYLEDGER_DEMO=1
+
+.PHONY: venv demo serve test lint format bench clean
+
+venv: $(STAMP)
+
+$(STAMP):
+	@set -e; python=$$(scripts/find-python); \
+	  if [ ! -x $(BIN)/python ]; then echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV); fi
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+	  || $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@rm -f $(VENV)/.installed-*; touch $@
+
+demo: venv
+	$(DEMO_ENV) $(BIN)/keyledger migrate --no-input
+	$(DEMO_ENV) $(BIN)/keyledger demo
+	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:8000
+
+serve: venv
+	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:8000
+
+test: venv
+	$(BIN)/pytest -n auto --dist loadfile
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache

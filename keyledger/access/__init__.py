@@ -1,0 +1,37 @@
+"""The one door to tenant data.
+
+Every view, API endpoint and command that reads or changes tenant data fetches it
+through these functions. A user reaches its own organisation and everything below
+it; anything else is answered with Http404, exactly as if it did not exist.
+Role limits (what a user of the right subtree may *do*) answer PermissionDenied.
+"""
+
+from keyledger.access.customers import (
+    accounts_for_user,
+    get_account_for_user,
+    get_site_for_user,
+    sites_for_user,
+)
+from keyledger.access.organisations import (
+    audit_for_user,
+    get_msp_for_user,
+    get_organisation_for_user,
+    msps_for_user,
+    organisations_for_user,
+    require,
+    users_for_user,
+)
+
+__all__ = [
+    "accounts_for_user",
+    "audit_for_user",
+    "get_account_for_user",
+    "get_msp_for_user",
+    "get_organisation_for_user",
+    "get_site_for_user",
+    "msps_for_user",
+    "organisations_for_user",
+    "require",
+    "sites_for_user",
+    "users_for_user",
+]

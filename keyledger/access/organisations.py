@@ -1,0 +1,49 @@
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from keyledger.audit.models import AuditEntry
+from keyledger.organisations.models import Organisation, User
+from keyledger.organisations.roles import Permission
+
+
+def require(user: User, permission: Permission) -> None:
+    """Refuse (403) what the user's role does not allow, inside its own subtree."""
+    if not user.is_authenticated or not user.can(permission):
+        raise PermissionDenied(f"Your role does not allow this ({permission.value}).")
+
+
+def organisations_for_user(user: User) -> QuerySet[Organisation]:
+    if not user.is_authenticated:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(path__startswith=user.organisation.path)
+
+
+def get_organisation_for_user(user: User, organisation_id: int, *, kind: str | None = None) -> Organisation:
+    qs = organisations_for_user(user).select_related("parent")
+    if kind is not None:
+        qs = qs.filter(kind=kind)
+    try:
+        return qs.get(pk=organisation_id)
+    except (Organisation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such organisation.") from None
+
+
+def msps_for_user(user: User) -> QuerySet[Organisation]:
+    return organisations_for_user(user).filter(kind=Organisation.Kind.MSP)
+
+
+def get_msp_for_user(user: User, organisation_id: int) -> Organisation:
+    return get_organisation_for_user(user, organisation_id, kind=Organisation.Kind.MSP)
+
+
+def users_for_user(user: User) -> QuerySet[User]:
+    if not user.is_authenticated:
+        return User.objects.none()
+    return User.objects.filter(organisation__path__startswith=user.organisation.path)
+
+
+def audit_for_user(user: User) -> QuerySet[AuditEntry]:
+    if not user.is_authenticated:
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.filter(organisation_path__startswith=user.organisation.path)

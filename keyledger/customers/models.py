@@ -1,0 +1,35 @@
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class Account(models.Model):
+    """A customer account of an MSP (the seed's "client account")."""
+
+    msp = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="accounts")
+    name = models.CharField("Account Name", max_length=200)
+    address = models.TextField("Address", blank=True)
+    notes = models.TextField("Notes", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), "msp", name="account_name_unique_per_msp")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Site(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sites")
+    name = models.CharField("Site Name", max_length=200)
+    address = models.TextField("Address", blank=True)
+    notes = models.TextField("Notes", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), "account", name="site_name_unique_per_account")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from keyledger.organisations.roles import Permission, Role, role_allows
+
+
+class Organisation(models.Model):
+    """A node of the channel tree: vendor → distributor (→ sub-distributor | Master MSP …) → MSP."""
+
+    class Kind(models.TextChoices):
+        VENDOR = "vendor", "Vendor"
+        DISTRIBUTOR = "distributor", "Distributor"
+        MSP = "msp", "MSP"
+
+    class PortalAccess(models.TextChoices):
+        NONE = "none", "No portal access"
+        INVITED = "invited", "Invited"
+        ACTIVE = "active", "Active"
+        WITHDRAWN = "withdrawn", "Access withdrawn"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    # Materialised path of ids, "/1/4/9/": a subtree is one indexed prefix match on any database.
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    is_master_msp = models.BooleanField(default=False, help_text="A distributor that is also an MSP.")
+    region = models.CharField(max_length=100, blank=True)
+
+    # The distributor's agreement with the vendor; vendor staff set it.
+    may_invite_msps = models.BooleanField("may invite MSPs (portal access)", default=False)
+    may_provision_cloud = models.BooleanField("may provision Cloud Services", default=False)
+    may_create_subdistributors = models.BooleanField("may create sub-distributors", default=False)
+
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+
+    portal_access = models.CharField(max_length=16, choices=PortalAccess.choices, default=PortalAccess.NONE)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="vendor", parent__isnull=True) | models.Q(parent__isnull=False),
+                name="organisation_only_vendor_is_root",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind_label(self) -> str:
+        if self.kind == self.Kind.DISTRIBUTOR and self.is_master_msp:
+            return "Master MSP"
+        if self.kind == self.Kind.DISTRIBUTOR and self.parent_id and self.parent.kind == self.Kind.DISTRIBUTOR:
+            return "Sub-distributor"
+        return self.get_kind_display()
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+    def is_within(self, other: Organisation) -> bool:
+        """True when self is other or lies below it."""
+        return self.path.startswith(other.path)
+
+    @property
+    def has_portal_access(self) -> bool:
+        return self.portal_access == self.PortalAccess.ACTIVE
+
+    def build_path(self) -> str:
+        prefix = self.parent.path if self.parent_id else "/"
+        return f"{prefix}{self.pk}/"
+
+
+class UserManager(BaseUserManager["User"]):
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> User:
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save()
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> User:
+        from keyledger.organisations.queries import vendor_organisation
+
+        fields.setdefault("organisation", vendor_organisation())
+        fields.update(is_staff=True, is_superuser=True, role=Role.ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin (vendor staff).")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_case_insensitive_unique")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_vendor_staff(self) -> bool:
+        return self.organisation.kind == Organisation.Kind.VENDOR
+
+    def can(self, permission: Permission) -> bool:
+        return self.is_active and role_allows(self.role, permission)
+
+    @property
+    def may_sign_in(self) -> bool:
+        """Users of an organisation whose portal access is not active are locked out (data is kept)."""
+        return self.is_active and self.organisation.has_portal_access
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """A single-use, expiring link that lets someone set a password (and, for an MSP, complete its details).
+
+    Only the SHA-256 of the token is stored: a copy of the database opens no account.
+    """
+
+    class Purpose(models.TextChoices):
+        FIRST_LOGIN = "first_login", "First login of a new organisation"
+        MSP_INVITE = "msp_invite", "MSP invited to the portal"
+        USER = "user", "New user of an existing organisation"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    email = models.EmailField()
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ADMIN)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email} to {self.organisation}"
+
+    @staticmethod
+    def new_token() -> str:
+        return secrets.token_urlsafe(32)
+
+    def is_usable_at(self, when: datetime) -> bool:
+        return self.used_at is None and self.revoked_at is None and when < self.expires_at
+
+
+class TermsVersion(models.Model):
+    """Terms of Service, versioned; the newest published version must be accepted before anything else."""
+
+    version = models.PositiveIntegerField(unique=True)
+    title = models.CharField(max_length=200, default="Terms of Service")
+    text = models.TextField()
+    published_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-version"]
+
+    def __str__(self) -> str:
+        return f"{self.title} v{self.version}"
+
+
+class TermsAcceptance(models.Model):
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="terms_acceptances")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    accepted_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("user", "terms", name="terms_accepted_once_per_user")]

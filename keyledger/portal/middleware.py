@@ -1,0 +1,29 @@
+from collections.abc import Callable
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from keyledger.organisations.queries import must_accept_terms
+
+# Paths a signed-in user may reach before accepting the newest Terms of Service.
+_OPEN_PREFIXES = ("/static/", "/api/", "/admin/", "/logout/", "/login/", "/terms/", "/invitations/")
+
+
+class PortalAccessMiddleware:
+    """Signed-in users whose organisation lost portal access are signed out; users who have
+    not accepted the newest Terms of Service are sent to accept them before anything else."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES):
+            if not user.may_sign_in:
+                logout(request)
+                return redirect("portal:login")
+            if must_accept_terms(user):
+                return redirect(reverse("portal:accept_terms") + f"?next={request.path}")
+        return self.get_response(request)

@@ -1,0 +1,1 @@
+"""Helpers for Keyledger's own test suite."""
