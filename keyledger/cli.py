@@ -1,9 +1,9 @@
 """The `keyledger` command: Django's management commands under Keyledger's name.
 
-    keyledger serve          the web portal (development server)
-    keyledger worker         the background worker
-    keyledger demo           load the demo data
-    keyledger migrate        create or update the database
+keyledger serve          the web portal (development server)
+keyledger worker         the background worker
+keyledger demo           load the demo data
+keyledger migrate        create or update the database
 """
 
 import os

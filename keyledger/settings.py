@@ -147,6 +147,7 @@ KEYLEDGER_BILLING_TIME_ZONE = _billing_tz
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 # Production serves hashed files from `keyledger collectstatic`; development and tests serve the sources.
 _static_manifest = env_bool("KEYLEDGER_STATIC_MANIFEST", not DEBUG)
 STORAGES = {
@@ -181,7 +182,9 @@ if _email_host:
         }
     }
 else:
-    MAILERS = {"default": {"BACKEND": env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"}}
+    MAILERS = {
+        "default": {"BACKEND": env_str("EMAIL_BACKEND") or "django.core.mail.backends.console.EmailBackend"}
+    }
 
 # Security. Everything below is on unless DEBUG says this is a development machine.
 SESSION_COOKIE_HTTPONLY = True

@@ -19,7 +19,14 @@ from django.utils import timezone
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations import emails
-from keyledger.organisations.models import Invitation, Organisation, TermsAcceptance, TermsVersion, User, hash_token
+from keyledger.organisations.models import (
+    Invitation,
+    Organisation,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+    hash_token,
+)
 from keyledger.organisations.roles import Role
 
 Kind = Organisation.Kind
@@ -56,7 +63,11 @@ def _issue_invitation(
         action="invitation.send",
         organisation=organisation,
         obj=invitation,
-        changes={"email": invitation.email, "purpose": purpose, "expires_at": invitation.expires_at.isoformat()},
+        changes={
+            "email": invitation.email,
+            "purpose": purpose,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
     )
     return invitation, token
 
@@ -298,7 +309,9 @@ def grant_portal_access(*, msp: Organisation, email: str, name: str, actor: Acto
             actor=actor,
         )
     # Compare-and-set: two admins granting at once give one result.
-    updated = Organisation.objects.filter(pk=msp.pk, portal_access=old).update(portal_access=msp.portal_access)
+    updated = Organisation.objects.filter(pk=msp.pk, portal_access=old).update(
+        portal_access=msp.portal_access
+    )
     if not updated:
         raise ValidationError("The portal access of this MSP was changed meanwhile; reload the page.")
     record(
@@ -324,7 +337,9 @@ def withdraw_portal_access(*, msp: Organisation, actor: Actor) -> Organisation:
         raise ValidationError("The portal access of this MSP was changed meanwhile; reload the page.")
     msp.portal_access = Access.WITHDRAWN
     now = timezone.now()
-    Invitation.objects.filter(organisation=msp, used_at__isnull=True, revoked_at__isnull=True).update(revoked_at=now)
+    Invitation.objects.filter(organisation=msp, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=now
+    )
     record(
         actor=actor,
         action="organisation.withdraw_portal_access",
@@ -336,7 +351,9 @@ def withdraw_portal_access(*, msp: Organisation, actor: Actor) -> Organisation:
 
 
 def find_invitation(token: str) -> Invitation | None:
-    return Invitation.objects.select_related("organisation__parent").filter(token_hash=hash_token(token)).first()
+    return (
+        Invitation.objects.select_related("organisation__parent").filter(token_hash=hash_token(token)).first()
+    )
 
 
 @transaction.atomic
@@ -386,7 +403,9 @@ def accept_invitation(
         if allowed:
             org.save(update_fields=list(allowed))
     if org.portal_access == Access.INVITED:
-        Organisation.objects.filter(pk=org.pk, portal_access=Access.INVITED).update(portal_access=Access.ACTIVE)
+        Organisation.objects.filter(pk=org.pk, portal_access=Access.INVITED).update(
+            portal_access=Access.ACTIVE
+        )
         org.portal_access = Access.ACTIVE
     user_actor = Actor(user=user, ip=actor.ip, channel=actor.channel)
     record(
@@ -423,5 +442,7 @@ def record_terms_acceptance(*, user: User, terms: TermsVersion, actor: Actor) ->
 def publish_terms(*, text: str, title: str = "Terms of Service", actor: Actor) -> TermsVersion:
     latest = TermsVersion.objects.select_for_update().order_by("-version").first()
     terms = TermsVersion.objects.create(version=(latest.version + 1) if latest else 1, title=title, text=text)
-    record(actor=actor, action="terms.publish", organisation=None, obj=terms, changes={"version": terms.version})
+    record(
+        actor=actor, action="terms.publish", organisation=None, obj=terms, changes={"version": terms.version}
+    )
     return terms

@@ -15,7 +15,11 @@ def invitation_url(token: str) -> str:
 
 
 def send_invitation(*, invitation: Invitation, token: str) -> None:
-    context = {"invitation": invitation, "url": invitation_url(token), "organisation": invitation.organisation}
+    context = {
+        "invitation": invitation,
+        "url": invitation_url(token),
+        "organisation": invitation.organisation,
+    }
     subject = render_to_string("organisations/email/invitation_subject.txt", context).strip()
     body = render_to_string("organisations/email/invitation.txt", context)
     recipient = invitation.email

@@ -28,7 +28,9 @@ class Organisation(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     # Materialised path of ids, "/1/4/9/": a subtree is one indexed prefix match on any database.
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
     is_master_msp = models.BooleanField(default=False, help_text="A distributor that is also an MSP.")
@@ -63,7 +65,11 @@ class Organisation(models.Model):
     def kind_label(self) -> str:
         if self.kind == self.Kind.DISTRIBUTOR and self.is_master_msp:
             return "Master MSP"
-        if self.kind == self.Kind.DISTRIBUTOR and self.parent_id and self.parent.kind == self.Kind.DISTRIBUTOR:
+        if (
+            self.kind == self.Kind.DISTRIBUTOR
+            and self.parent_id
+            and self.parent.kind == self.Kind.DISTRIBUTOR
+        ):
             return "Sub-distributor"
         return self.get_kind_display()
 

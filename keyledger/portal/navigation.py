@@ -18,7 +18,12 @@ class Tab:
 
 TABS = (
     Tab("Key Management", "portal:key_management", Permission.VIEW_KEYS),
-    Tab("MSPs", "portal:organisations", Permission.MANAGE_ORGANISATIONS, (Organisation.Kind.VENDOR, Organisation.Kind.DISTRIBUTOR)),
+    Tab(
+        "MSPs",
+        "portal:organisations",
+        Permission.MANAGE_ORGANISATIONS,
+        (Organisation.Kind.VENDOR, Organisation.Kind.DISTRIBUTOR),
+    ),
     Tab("Reports", "portal:reports", Permission.VIEW_REPORTS),
     Tab("API tokens", "portal:api_tokens", Permission.MANAGE_ORGANISATIONS),
     Tab("Audit log", "portal:audit_log", Permission.VIEW_AUDIT),

@@ -61,17 +61,30 @@ class Tree:
 def build_tree() -> Tree:
     vendor = make_org(parent=None, kind=Kind.VENDOR, name="Keyledger Vendor", portal_access=Access.ACTIVE)
     dist_a = make_org(
-        parent=vendor, kind=Kind.DISTRIBUTOR, name="Northwind Distribution", region="EMEA",
-        may_invite_msps=True, portal_access=Access.ACTIVE,
-    )
-    dist_b = make_org(
-        parent=vendor, kind=Kind.DISTRIBUTOR, name="Southgate Supply", region="APAC",
+        parent=vendor,
+        kind=Kind.DISTRIBUTOR,
+        name="Northwind Distribution",
+        region="EMEA",
+        may_invite_msps=True,
         portal_access=Access.ACTIVE,
     )
-    msp_a1 = make_org(parent=dist_a, kind=Kind.MSP, name="Acme IT", region="EMEA", portal_access=Access.ACTIVE)
-    msp_a2 = make_org(parent=dist_a, kind=Kind.MSP, name="Bluebird Managed", region="EMEA", portal_access=Access.ACTIVE)
+    dist_b = make_org(
+        parent=vendor,
+        kind=Kind.DISTRIBUTOR,
+        name="Southgate Supply",
+        region="APAC",
+        portal_access=Access.ACTIVE,
+    )
+    msp_a1 = make_org(
+        parent=dist_a, kind=Kind.MSP, name="Acme IT", region="EMEA", portal_access=Access.ACTIVE
+    )
+    msp_a2 = make_org(
+        parent=dist_a, kind=Kind.MSP, name="Bluebird Managed", region="EMEA", portal_access=Access.ACTIVE
+    )
     msp_a3 = make_org(parent=dist_a, kind=Kind.MSP, name="Cobalt Services", region="EMEA")
-    msp_b1 = make_org(parent=dist_b, kind=Kind.MSP, name="Dingo Networks", region="APAC", portal_access=Access.ACTIVE)
+    msp_b1 = make_org(
+        parent=dist_b, kind=Kind.MSP, name="Dingo Networks", region="APAC", portal_access=Access.ACTIVE
+    )
     account_a1 = Account.objects.create(msp=msp_a1, name="Alpha Dental")
     account_a2 = Account.objects.create(msp=msp_a2, name="Bravo Legal")
     account_a3 = Account.objects.create(msp=msp_a3, name="Charlie Farms")
