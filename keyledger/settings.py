@@ -24,7 +24,7 @@ if not SECRET_KEY:
             "or set DEBUG=1 for a development machine."
         )
     # Development only: never used when DEBUG is off.
-    SECRET_KEY = "keyledger-development-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+    SECRET_KEY = "keyledger-development-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

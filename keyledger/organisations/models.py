@@ -208,3 +208,6 @@ class TermsAcceptance(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint("user", "terms", name="terms_accepted_once_per_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted v{self.terms.version} at {self.accepted_at:%Y-%m-%d %H:%M}"

@@ -10,7 +10,7 @@ from keyledger.customers.models import Account, Site
 from keyledger.organisations.models import Organisation, TermsAcceptance, TermsVersion, User
 from keyledger.organisations.roles import Role
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "correct horse battery staple"  # noqa: S105 (test users only)
 Kind = Organisation.Kind
 Access = Organisation.PortalAccess
 
