@@ -1,2 +1,5 @@
-# The REST API and the products' call-home protocol live under /api/v1/.
-urlpatterns: list = []
+from django.urls import path
+
+from keyledger.api.api import api
+
+urlpatterns = [path("", api.urls)]
