@@ -12,6 +12,7 @@ from keyledger.access.customers import (
     get_site_for_user,
     sites_for_user,
 )
+from keyledger.access.keys import get_key_for_user, keys_for_user, products
 from keyledger.access.organisations import (
     audit_for_user,
     get_msp_for_user,
@@ -26,11 +27,14 @@ __all__ = [
     "accounts_for_user",
     "audit_for_user",
     "get_account_for_user",
+    "get_key_for_user",
     "get_msp_for_user",
     "get_organisation_for_user",
     "get_site_for_user",
+    "keys_for_user",
     "msps_for_user",
     "organisations_for_user",
+    "products",
     "require",
     "sites_for_user",
     "users_for_user",
