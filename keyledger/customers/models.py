@@ -1,6 +1,22 @@
+from __future__ import annotations
+
+from typing import Self
+
 from django.db import models
+from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+
+class NamedQuerySet(models.QuerySet):
+    def named(self, name: str) -> Self:
+        """Rows whose name equals `name` ignoring case, compared exactly as the unique
+        constraints compare (the database's LOWER on both sides), so a check made here
+        agrees with the constraint on SQLite and PostgreSQL alike."""
+        return self.alias(lower_name=Lower("name")).filter(lower_name=Lower(Value(name)))
+
+    def by_name(self) -> Self:
+        return self.order_by(Lower("name"), "pk")
 
 
 class Account(models.Model):
@@ -11,6 +27,8 @@ class Account(models.Model):
     address = models.TextField("Address", blank=True)
     notes = models.TextField("Notes", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NamedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -26,6 +44,8 @@ class Site(models.Model):
     address = models.TextField("Address", blank=True)
     notes = models.TextField("Notes", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NamedQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
