@@ -22,6 +22,7 @@ from keyledger.access.organisations import (
     require,
     users_for_user,
 )
+from keyledger.access.users import get_user_for_user, invitations_for_user
 
 __all__ = [
     "accounts_for_user",
@@ -31,6 +32,8 @@ __all__ = [
     "get_msp_for_user",
     "get_organisation_for_user",
     "get_site_for_user",
+    "get_user_for_user",
+    "invitations_for_user",
     "keys_for_user",
     "msps_for_user",
     "organisations_for_user",

@@ -8,7 +8,7 @@ keyledger.access before it calls an action.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -27,6 +27,7 @@ from keyledger.organisations.models import (
     User,
     hash_token,
 )
+from keyledger.organisations.queries import current_terms
 from keyledger.organisations.roles import Role
 
 Kind = Organisation.Kind
@@ -77,6 +78,14 @@ def _check_email_free(email: str) -> None:
         raise ValidationError({"email": "A user with this email already exists."})
 
 
+def _check_email_invitable(email: str) -> None:
+    """No user has the address, and no other link for it is waiting to be followed: two
+    pending invitations for one address would race to create the same user."""
+    _check_email_free(email)
+    if Invitation.objects.pending(timezone.now()).filter(email__iexact=email.strip()).exists():
+        raise ValidationError({"email": "An invitation for this email is already waiting to be accepted."})
+
+
 @transaction.atomic
 def create_vendor(*, name: str, actor: Actor) -> Organisation:
     if Organisation.objects.filter(kind=Kind.VENDOR).exists():
@@ -115,7 +124,7 @@ def create_distributor(
         may_invite_msps = may_invite_msps and parent.may_invite_msps
         may_provision_cloud = may_provision_cloud and parent.may_provision_cloud
         may_create_subdistributors = may_create_subdistributors and parent.may_create_subdistributors
-    _check_email_free(admin_email)
+    _check_email_invitable(admin_email)
     org = _create_organisation(
         parent=parent,
         kind=Kind.DISTRIBUTOR,
@@ -250,7 +259,7 @@ def invite_msp(
     complete its details, set a password and accept the Terms of Service."""
     _check_can_hold_msps(distributor)
     _check_may_invite(distributor)
-    _check_email_free(email)
+    _check_email_invitable(email)
     org = _create_organisation(
         parent=distributor,
         kind=Kind.MSP,
@@ -285,6 +294,7 @@ def grant_portal_access(*, msp: Organisation, email: str, name: str, actor: Acto
     """Give an MSP created without access (or whose access was withdrawn) the portal.
 
     An MSP that already has users gets them back at once; one without users is invited.
+    An MSP still invited gets a fresh link (the old one stops working), e.g. when it expired.
     """
     if msp.kind != Kind.MSP:
         raise ValidationError("Portal access is granted to MSPs.")
@@ -293,13 +303,15 @@ def grant_portal_access(*, msp: Organisation, email: str, name: str, actor: Acto
         raise ValidationError("This MSP already has portal access.")
     old = msp.portal_access
     invitation = None
-    if msp.users.filter(is_active=True).exists():
-        msp.portal_access = Access.ACTIVE
+    if old != Access.INVITED and msp.users.filter(is_active=True).exists():
+        new = Access.ACTIVE
     else:
+        email = (email or "").strip()
         if not email:
             raise ValidationError({"email": "An email address is needed to send the invitation."})
-        _check_email_free(email)
-        msp.portal_access = Access.INVITED
+        _revoke_pending_invitations(msp)
+        _check_email_invitable(email)
+        new = Access.INVITED
         invitation, _ = _issue_invitation(
             organisation=msp,
             purpose=Invitation.Purpose.MSP_INVITE,
@@ -309,19 +321,24 @@ def grant_portal_access(*, msp: Organisation, email: str, name: str, actor: Acto
             actor=actor,
         )
     # Compare-and-set: two admins granting at once give one result.
-    updated = Organisation.objects.filter(pk=msp.pk, portal_access=old).update(
-        portal_access=msp.portal_access
-    )
+    updated = Organisation.objects.filter(pk=msp.pk, portal_access=old).update(portal_access=new)
     if not updated:
         raise ValidationError("The portal access of this MSP was changed meanwhile; reload the page.")
+    msp.portal_access = new
     record(
         actor=actor,
         action="organisation.grant_portal_access",
         organisation=msp,
         obj=msp,
-        changes={"portal_access": [old, msp.portal_access]},
+        changes={"portal_access": [old, new]} | ({"email": invitation.email} if invitation else {}),
     )
     return invitation
+
+
+def _revoke_pending_invitations(org: Organisation) -> int:
+    return Invitation.objects.filter(organisation=org, used_at__isnull=True, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
 
 
 @transaction.atomic
@@ -336,10 +353,7 @@ def withdraw_portal_access(*, msp: Organisation, actor: Actor) -> Organisation:
     if not updated:
         raise ValidationError("The portal access of this MSP was changed meanwhile; reload the page.")
     msp.portal_access = Access.WITHDRAWN
-    now = timezone.now()
-    Invitation.objects.filter(organisation=msp, used_at__isnull=True, revoked_at__isnull=True).update(
-        revoked_at=now
-    )
+    _revoke_pending_invitations(msp)
     record(
         actor=actor,
         action="organisation.withdraw_portal_access",
@@ -356,6 +370,13 @@ def find_invitation(token: str) -> Invitation | None:
     )
 
 
+def terms_required_for(organisation: Organisation) -> TermsVersion | None:
+    """The Terms a new user of this organisation must accept; vendor staff keep them instead."""
+    if organisation.kind == Kind.VENDOR:
+        return None
+    return current_terms()
+
+
 @transaction.atomic
 def accept_invitation(
     *,
@@ -365,25 +386,29 @@ def accept_invitation(
     accept_terms: TermsVersion | None = None,
     details: dict[str, str] | None = None,
     actor: Actor,
-    now: datetime | None = None,
 ) -> User:
     """Follow an emailed link: create the user with its password, complete the MSP's
-    details, record the Terms acceptance, and open the portal to the organisation."""
-    now = now or timezone.now()
+    details, record the Terms acceptance, and open the portal to the organisation.
+
+    Any refusal rolls everything back, the link included: it can be followed again.
+    """
+    now = timezone.now()
     invitation = find_invitation(token)
     if invitation is None:
         raise ValidationError("This invitation link is not valid.", code="invalid")
-    if invitation.used_at is not None:
-        raise ValidationError("This invitation link has already been used.", code="used")
-    if invitation.revoked_at is not None:
-        raise ValidationError("This invitation has been withdrawn.", code="revoked")
-    if now >= invitation.expires_at:
-        raise ValidationError("This invitation link has expired.", code="expired")
+    status = invitation.status_at(now)
+    if status != "usable":
+        raise ValidationError(INVITATION_REFUSALS[status], code=status)
     # Single use even under a double-submit: only one request wins the compare-and-set.
     if not Invitation.objects.filter(pk=invitation.pk, used_at__isnull=True).update(used_at=now):
-        raise ValidationError("This invitation link has already been used.", code="used")
-    _check_email_free(invitation.email)
+        raise ValidationError(INVITATION_REFUSALS["used"], code="used")
     org = invitation.organisation
+    if org.portal_access in (Access.NONE, Access.WITHDRAWN):
+        raise ValidationError(INVITATION_REFUSALS["revoked"], code="revoked")
+    _check_email_free(invitation.email)
+    terms = terms_required_for(org)
+    if terms is not None and (accept_terms is None or accept_terms.pk != terms.pk):
+        raise ValidationError({"accept_terms": "Accept the current Terms of Service to use the portal."})
     user = User(
         email=invitation.email,
         full_name=(full_name or invitation.full_name).strip(),
@@ -396,12 +421,15 @@ def accept_invitation(
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
     user.save()
-    if details:
-        allowed = {k: v.strip() for k, v in details.items() if k in ("name", *ADDRESS_FIELDS)}
-        for field, value in allowed.items():
+    applied: dict[str, str] = {}
+    if details and invitation.purpose == Invitation.Purpose.MSP_INVITE:
+        applied = {k: v.strip() for k, v in details.items() if k in ("name", *ADDRESS_FIELDS)}
+        if not applied.get("name", org.name):
+            raise ValidationError({"name": "The company name is needed."})
+        for field, value in applied.items():
             setattr(org, field, value)
-        if allowed:
-            org.save(update_fields=list(allowed))
+        if applied:
+            org.save(update_fields=list(applied))
     if org.portal_access == Access.INVITED:
         Organisation.objects.filter(pk=org.pk, portal_access=Access.INVITED).update(
             portal_access=Access.ACTIVE
@@ -413,11 +441,18 @@ def accept_invitation(
         action="invitation.accept",
         organisation=org,
         obj=user,
-        changes={"invitation": invitation.pk, "details": details or {}},
+        changes={"invitation": invitation.pk, "purpose": invitation.purpose, "details": applied},
     )
-    if accept_terms is not None:
-        record_terms_acceptance(user=user, terms=accept_terms, actor=user_actor)
+    if terms is not None:
+        record_terms_acceptance(user=user, terms=terms, actor=user_actor)
     return user
+
+
+INVITATION_REFUSALS = {
+    "used": "This invitation link has already been used.",
+    "revoked": "This invitation has been withdrawn.",
+    "expired": "This invitation link has expired.",
+}
 
 
 @transaction.atomic
@@ -440,9 +475,107 @@ def record_terms_acceptance(*, user: User, terms: TermsVersion, actor: Actor) ->
 
 @transaction.atomic
 def publish_terms(*, text: str, title: str = "Terms of Service", actor: Actor) -> TermsVersion:
+    """A new version, which every user outside the vendor accepts at their next request."""
+    if not text.strip():
+        raise ValidationError({"text": "The Terms of Service need a text."})
     latest = TermsVersion.objects.select_for_update().order_by("-version").first()
-    terms = TermsVersion.objects.create(version=(latest.version + 1) if latest else 1, title=title, text=text)
+    terms = TermsVersion.objects.create(
+        version=(latest.version + 1) if latest else 1,
+        title=title.strip() or "Terms of Service",
+        text=text.strip(),
+        published_at=timezone.now(),
+    )
+    # Filed under the vendor, so vendor staff find it in their audit log.
+    vendor = Organisation.objects.filter(kind=Kind.VENDOR, parent__isnull=True).first()
     record(
-        actor=actor, action="terms.publish", organisation=None, obj=terms, changes={"version": terms.version}
+        actor=actor,
+        action="terms.publish",
+        organisation=vendor,
+        obj=terms,
+        changes={"version": terms.version, "title": terms.title},
     )
     return terms
+
+
+def _check_role(role: str) -> None:
+    if role not in Role.values:
+        raise ValidationError({"role": "Choose one of the roles."})
+
+
+@transaction.atomic
+def invite_user(
+    *, organisation: Organisation, email: str, full_name: str, role: str, actor: Actor
+) -> tuple[Invitation, str]:
+    """A new user of an organisation that uses the portal: an emailed link sets the password."""
+    if organisation.portal_access != Access.ACTIVE:
+        raise ValidationError(
+            "This organisation does not use the portal yet; it gets users once its portal access is active."
+        )
+    _check_role(role)
+    _check_email_invitable(email)
+    return _issue_invitation(
+        organisation=organisation,
+        purpose=Invitation.Purpose.USER,
+        email=email,
+        full_name=full_name,
+        role=role,
+        actor=actor,
+    )
+
+
+def _check_not_self(user: User, actor: Actor, message: str) -> None:
+    # Nobody locks themselves out: another admin (here or above) must do it.
+    if actor.user is not None and actor.user.pk == user.pk:
+        raise ValidationError(message)
+
+
+@transaction.atomic
+def change_role(*, user: User, role: str, actor: Actor) -> User:
+    _check_role(role)
+    _check_not_self(user, actor, "You cannot change your own role; ask another admin.")
+    old = user.role
+    if old == role:
+        return user
+    if not User.objects.filter(pk=user.pk, role=old).update(role=role):
+        raise ValidationError("This user was changed meanwhile; reload the page.")
+    user.role = role
+    record(
+        actor=actor,
+        action="user.change_role",
+        organisation=user.organisation,
+        obj=user,
+        changes={"role": [old, role]},
+    )
+    return user
+
+
+@transaction.atomic
+def deactivate_user(*, user: User, actor: Actor) -> User:
+    """The user can no longer sign in and any session of theirs ends; their history stays."""
+    _check_not_self(user, actor, "You cannot deactivate yourself; ask another admin.")
+    if not User.objects.filter(pk=user.pk, is_active=True).update(is_active=False):
+        raise ValidationError("This user is already deactivated.")
+    user.is_active = False
+    record(
+        actor=actor,
+        action="user.deactivate",
+        organisation=user.organisation,
+        obj=user,
+        changes={"is_active": [True, False]},
+    )
+    return user
+
+
+@transaction.atomic
+def reactivate_user(*, user: User, actor: Actor) -> User:
+    if not User.objects.filter(pk=user.pk, is_active=False).update(is_active=True):
+        raise ValidationError("This user is already active.")
+    user.is_active = True
+    record(
+        actor=actor,
+        action="user.reactivate",
+        organisation=user.organisation,
+        obj=user,
+        changes={"is_active": [False, True]},
+    )
+    return user

@@ -82,6 +82,20 @@ class Organisation(models.Model):
         return self.path.startswith(other.path)
 
     @property
+    def can_create_msps(self) -> bool:
+        return self.kind == self.Kind.DISTRIBUTOR
+
+    @property
+    def can_invite_msps(self) -> bool:
+        return self.kind == self.Kind.DISTRIBUTOR and self.may_invite_msps
+
+    @property
+    def can_create_distributors(self) -> bool:
+        return self.kind == self.Kind.VENDOR or (
+            self.kind == self.Kind.DISTRIBUTOR and self.may_create_subdistributors
+        )
+
+    @property
     def has_portal_access(self) -> bool:
         return self.portal_access == self.PortalAccess.ACTIVE
 
@@ -147,6 +161,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self, at: datetime) -> InvitationQuerySet:
+        """Links that can still be followed: not used, not revoked, not expired."""
+        return self.filter(used_at__isnull=True, revoked_at__isnull=True, expires_at__gt=at)
+
+
 class Invitation(models.Model):
     """A single-use, expiring link that lets someone set a password (and, for an MSP, complete its details).
 
@@ -170,6 +190,8 @@ class Invitation(models.Model):
     used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
@@ -181,7 +203,17 @@ class Invitation(models.Model):
         return secrets.token_urlsafe(32)
 
     def is_usable_at(self, when: datetime) -> bool:
-        return self.used_at is None and self.revoked_at is None and when < self.expires_at
+        return self.status_at(when) == "usable"
+
+    def status_at(self, when: datetime) -> str:
+        """usable, used, revoked or expired: what the person following the link is told."""
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if when >= self.expires_at:
+            return "expired"
+        return "usable"
 
 
 class TermsVersion(models.Model):

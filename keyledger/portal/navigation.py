@@ -26,6 +26,7 @@ TABS = (
     ),
     Tab("Reports", "portal:reports", Permission.VIEW_REPORTS),
     Tab("API tokens", "portal:api_tokens", Permission.MANAGE_ORGANISATIONS),
+    Tab("Users", "portal:users", Permission.MANAGE_ORGANISATIONS),
     Tab("Audit log", "portal:audit_log", Permission.VIEW_AUDIT),
 )
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 import pytest
 from django.urls import reverse
 
+from keyledger.api.actions import create_token
+from keyledger.audit.actor import Actor
 from keyledger.testing.tree import Tree
 from keyledger.testing.urls import Route, portal_routes
 
@@ -21,19 +23,43 @@ PUBLIC = {"portal:login", "portal:logout", "portal:invitation"}
 SCENARIOS: dict[str, Callable[[Tree], tuple]] = {
     "sibling distributor": lambda t: (
         t.dist_a_admin,
-        {"organisation": t.dist_b, "msp": t.msp_b1, "account": t.account_b1, "site": t.site_b1},
+        {
+            "organisation": t.dist_b,
+            "msp": t.msp_b1,
+            "account": t.account_b1,
+            "site": t.site_b1,
+            "user": t.dist_b_admin,
+        },
     ),
     "sibling MSP": lambda t: (
         t.msp_a1_admin,
-        {"organisation": t.msp_a2, "msp": t.msp_a2, "account": t.account_a2, "site": t.site_a2},
+        {
+            "organisation": t.msp_a2,
+            "msp": t.msp_a2,
+            "account": t.account_a2,
+            "site": t.site_a2,
+            "user": t.msp_a2_admin,
+        },
     ),
     "MSP reaching up to its distributor": lambda t: (
         t.msp_a1_admin,
-        {"organisation": t.dist_a, "msp": t.msp_a3, "account": t.account_a3, "site": t.site_a2},
+        {
+            "organisation": t.dist_a,
+            "msp": t.msp_a3,
+            "account": t.account_a3,
+            "site": t.site_a2,
+            "user": t.dist_a_admin,
+        },
     ),
     "distributor reaching into a sibling's MSP": lambda t: (
         t.dist_b_admin,
-        {"organisation": t.msp_a1, "msp": t.msp_a1, "account": t.account_a1, "site": t.site_a1},
+        {
+            "organisation": t.msp_a1,
+            "msp": t.msp_a1,
+            "account": t.account_a1,
+            "site": t.site_a1,
+            "user": t.msp_a1_admin,
+        },
     ),
 }
 
@@ -43,6 +69,12 @@ VICTIM_OBJECTS: dict[str, Callable[[dict], object]] = {
     "msp_id": lambda v: v["msp"].pk,
     "account_id": lambda v: v["account"].pk,
     "site_id": lambda v: v["site"].pk,
+    "token_id": lambda v: (
+        create_token(
+            organisation=v["organisation"], name="Victim token", scope="read-write", actor=Actor.system()
+        )[0].pk
+    ),
+    "user_id": lambda v: v["user"].pk,
 }
 
 # Names that only the victim's pages would show; none may appear on an outsider's page.

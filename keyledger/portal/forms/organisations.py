@@ -1,0 +1,87 @@
+from django import forms
+
+from keyledger.organisations.models import Organisation
+
+
+def _text(label: str, *, required: bool = True, max_length: int = 100, **attrs: str) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=required, max_length=max_length, widget=forms.TextInput(attrs=attrs)
+    )
+
+
+class AddressForm(forms.Form):
+    city = _text("City", autocomplete="address-level2")
+    state = _text("State", required=False, autocomplete="address-level1")
+    country = _text("Country", autocomplete="country-name")
+    postal_code = _text("Postal code", max_length=20, autocomplete="postal-code")
+
+
+class NewMspForm(AddressForm):
+    name = _text("Name", max_length=200)
+
+    field_order = ("name", "city", "state", "country", "postal_code")
+
+
+class InviteMspForm(AddressForm):
+    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = _text("Name", max_length=200, autocomplete="off")
+    company = _text("Company", max_length=200)
+    region = _text("Region", required=False, help_text="")
+
+    field_order = ("email", "name", "company", "city", "state", "country", "postal_code", "region")
+
+    def __init__(self, *args, distributor: Organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["region"].initial = distributor.region
+        self.fields["region"].help_text = "MSPs are assigned to your region unless you say otherwise."
+
+
+class AgreementForm(forms.Form):
+    region = _text("Region", required=False)
+    may_invite_msps = forms.BooleanField(label="May invite MSPs (portal access)", required=False)
+    may_provision_cloud = forms.BooleanField(label="May provision Cloud Services", required=False)
+    may_create_subdistributors = forms.BooleanField(label="May create sub-distributors", required=False)
+
+
+class NewDistributorForm(AgreementForm):
+    name = _text("Name", max_length=200)
+    is_master_msp = forms.BooleanField(
+        label="Master MSP", required=False, help_text="A distributor that also serves customers as an MSP."
+    )
+    city = _text("City", required=False)
+    state = _text("State", required=False)
+    country = _text("Country", required=False)
+    postal_code = _text("Postal code", required=False, max_length=20)
+    admin_email = forms.EmailField(
+        label="First login email", help_text="Receives the single-use link that sets the password."
+    )
+    admin_name = _text("First login name", max_length=200)
+
+    field_order = (
+        "name",
+        "region",
+        "may_invite_msps",
+        "may_provision_cloud",
+        "may_create_subdistributors",
+        "is_master_msp",
+        "city",
+        "state",
+        "country",
+        "postal_code",
+        "admin_email",
+        "admin_name",
+    )
+
+    def __init__(self, *args, parent: Organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if parent.kind == Organisation.Kind.DISTRIBUTOR:
+            # A sub-distributor gets no more than its parent's own agreement.
+            self.fields["region"].initial = parent.region
+            for flag in ("may_invite_msps", "may_provision_cloud", "may_create_subdistributors"):
+                if not getattr(parent, flag):
+                    del self.fields[flag]
+
+
+class GrantAccessForm(forms.Form):
+    email = forms.EmailField(label="Email", help_text="Receives the single-use link that opens the portal.")
+    name = _text("Name", max_length=200)
