@@ -8,9 +8,7 @@ from keyledger.customers.models import Account
 
 
 class _DetailForm(forms.Form):
-    address = forms.CharField(
-        label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off"})
-    )
+    address = forms.CharField(label="Address", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     notes = forms.CharField(label="Notes", required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, **kwargs) -> None:
