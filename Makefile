@@ -3,7 +3,8 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
-DEMO_ENV := DEBUG=1 KEYLEDGER_DEMO=1
+PORT ?= 8000
+DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:$(PORT)
 
 .PHONY: venv demo serve test lint format bench clean
 
@@ -20,13 +21,15 @@ $(STAMP):
 demo: venv
 	$(DEMO_ENV) $(BIN)/keyledger migrate --no-input
 	$(DEMO_ENV) $(BIN)/keyledger demo
-	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
 
 serve: venv
-	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:8000
+	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
 
+# pytest exits 5 when it collected no tests: a broken suite, not a passing one.
 test: venv
-	$(BIN)/pytest -n auto --dist loadfile
+	@$(BIN)/pytest -n auto --dist loadfile $(PYTEST_ARGS); status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "make test: FAILED, no tests were collected" >&2; fi; exit $$status
 
 lint: venv
 	$(BIN)/ruff check .

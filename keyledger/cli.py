@@ -1,15 +1,36 @@
 """The `keyledger` command: Django's management commands under Keyledger's name.
 
-keyledger serve          the web portal (development server)
-keyledger worker         the background worker
-keyledger demo           load the demo data
-keyledger migrate        create or update the database
+`keyledger serve` runs the development server (Django's runserver); `keyledger help`
+lists Keyledger's own commands first, then Django's.
 """
 
 import os
 import sys
 
 ALIASES = {"serve": "runserver"}
+ALIAS_HELP = {"serve": "Run the web portal (Django's runserver; e.g. `keyledger serve 127.0.0.1:8000`)."}
+_HELP_WORDS = {"help", "--help", "-h"}
+
+
+def keyledger_commands() -> dict[str, str]:
+    """Keyledger's own commands (those of its apps, and the aliases), with their one-line help."""
+    from django.core.management import get_commands, load_command_class
+
+    commands = dict(ALIAS_HELP)
+    for name, app in sorted(get_commands().items()):
+        if app.startswith("keyledger."):
+            help_text = load_command_class(app, name).help.strip()
+            commands[name] = help_text.splitlines()[0] if help_text else ""
+    return dict(sorted(commands.items()))
+
+
+def main_help() -> str:
+    commands = keyledger_commands()
+    width = max(map(len, commands)) + 2
+    lines = ["Keyledger commands:", ""]
+    lines += [f"    {name.ljust(width)}{text}" for name, text in commands.items()]
+    lines += ["", "Type 'keyledger help <command>' for help on a command. Django's own commands follow.", ""]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,9 +38,23 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv if argv is None else argv)
-    if len(args) > 1:
-        args[1] = ALIASES.get(args[1], args[1])
     args[0] = "keyledger"
+    if len(args) == 1 or (len(args) == 2 and args[1] in _HELP_WORDS):
+        import django
+        from django.core.exceptions import ImproperlyConfigured
+
+        try:
+            django.setup()
+        except ImproperlyConfigured as exc:
+            # Django's own help still works without settings; say why ours is missing.
+            sys.stdout.write(f"Keyledger's commands are listed once the settings load: {exc}\n\n")
+        else:
+            sys.stdout.write(main_help())
+        args = ["keyledger", "help"]
+    elif len(args) == 3 and args[1] == "help":
+        args[2] = ALIASES.get(args[2], args[2])
+    else:
+        args[1] = ALIASES.get(args[1], args[1])
     execute_from_command_line(args)
 
 

@@ -27,6 +27,12 @@ if not SECRET_KEY:
     SECRET_KEY = "keyledger-development-only-not-secret-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if DEBUG else [])
+if not ALLOWED_HOSTS and not DEBUG:
+    # Without it Django answers every request with 400; say so at start-up instead.
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS is not set. Set it to the host names of the portal, comma-separated "
+        "(e.g. ALLOWED_HOSTS=keyledger.example.com), or set DEBUG=1 for a development machine."
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 # The address people use to reach the portal; links in emails are built from it.
@@ -81,26 +87,31 @@ TEMPLATES = [
 ]
 
 
+# WAL lets readers go on while one writer commits; IMMEDIATE takes the write lock at
+# BEGIN so two writers queue (up to the timeout) instead of failing mid-transaction.
+_SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
 def _database() -> dict:
     url = env_str("DATABASE_URL")
     if url:
         try:
-            config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60))
+            config = dj_database_url.parse(url, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0))
         except ValueError as exc:
             raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+        if config["ENGINE"] == "django.db.backends.sqlite3":
+            config["OPTIONS"] = {**_SQLITE_OPTIONS, **config.get("OPTIONS", {})}
         config["CONN_HEALTH_CHECKS"] = True
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "keyledger.sqlite3",
-        "OPTIONS": {
-            # WAL lets readers go on while one writer commits; IMMEDIATE takes the
-            # write lock at BEGIN so two writers queue instead of failing mid-way.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
+        "OPTIONS": dict(_SQLITE_OPTIONS),
     }
 
 
