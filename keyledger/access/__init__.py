@@ -22,6 +22,7 @@ from keyledger.access.organisations import (
     require,
     users_for_user,
 )
+from keyledger.access.tokens import get_token_for_user, tokens_for_user
 from keyledger.access.users import get_user_for_user, invitations_for_user
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "get_msp_for_user",
     "get_organisation_for_user",
     "get_site_for_user",
+    "get_token_for_user",
     "get_user_for_user",
     "invitations_for_user",
     "keys_for_user",
@@ -40,5 +42,6 @@ __all__ = [
     "products",
     "require",
     "sites_for_user",
+    "tokens_for_user",
     "users_for_user",
 ]

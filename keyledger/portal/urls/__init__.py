@@ -1,6 +1,6 @@
 """The portal's pages. Each area of the portal keeps its routes in its own module."""
 
-from keyledger.portal.urls import audit_log, auth, key_management, keys, onboarding
+from keyledger.portal.urls import api_tokens, audit_log, auth, key_management, keys, onboarding
 
 app_name = "portal"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *key_management.urlpatterns,
     *keys.urlpatterns,
     *audit_log.urlpatterns,
+    *api_tokens.urlpatterns,
 ]

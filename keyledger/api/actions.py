@@ -1,0 +1,71 @@
+"""Creating and revoking API tokens. The caller checks access (keyledger.access) first."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from keyledger.api.models import ApiToken, hash_secret
+from keyledger.audit.actor import Actor
+from keyledger.audit.record import record
+from keyledger.organisations.models import Organisation
+
+_PREFIX_ATTEMPTS = 5
+
+
+@transaction.atomic
+def create_token(*, organisation: Organisation, name: str, scope: str, actor: Actor) -> tuple[ApiToken, str]:
+    """Create a token; return it with the full token text, which is never shown again."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Give the token a name, so that you can tell it apart later."})
+    if scope not in ApiToken.Scope.values:
+        raise ValidationError({"scope": "Choose read-only or read-write."})
+    secret = ApiToken.new_secret()
+    for _ in range(_PREFIX_ATTEMPTS):
+        prefix = ApiToken.new_prefix()
+        full = f"{prefix}_{secret}"
+        try:
+            # A savepoint: a (very unlikely) prefix collision is retried, not fatal.
+            with transaction.atomic():
+                token = ApiToken.objects.create(
+                    organisation=organisation,
+                    name=name,
+                    prefix=prefix,
+                    secret_hash=hash_secret(full),
+                    scope=scope,
+                    created_by=actor.user,
+                    created_at=timezone.now(),
+                )
+            break
+        except IntegrityError:
+            continue
+    else:
+        raise RuntimeError("Could not find a free API token prefix.")
+    record(
+        actor=actor,
+        action="api_token.create",
+        organisation=organisation,
+        obj=token,
+        changes={"name": token.name, "prefix": token.prefix, "scope": token.scope},
+    )
+    return token, full
+
+
+@transaction.atomic
+def revoke_token(*, token: ApiToken, actor: Actor) -> ApiToken:
+    """Revoke at once: the next request made with the token is refused."""
+    now = timezone.now()
+    # Compare-and-set: revoking twice keeps the first revocation time and writes one audit row.
+    if not ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now):
+        raise ValidationError("This token is already revoked.", code="already_revoked")
+    token.revoked_at = now
+    record(
+        actor=actor,
+        action="api_token.revoke",
+        organisation=token.organisation,
+        obj=token,
+        changes={"prefix": token.prefix, "revoked_at": now.isoformat()},
+    )
+    return token

@@ -1,0 +1,67 @@
+from datetime import datetime
+
+from ninja import Schema
+from pydantic import Field
+
+
+class AccountOut(Schema):
+    id: int
+    msp_id: int
+    msp_name: str = Field(alias="msp.name")
+    name: str
+    address: str
+    notes: str
+    created_at: datetime
+
+
+class AccountFilter(Schema):
+    msp_id: int | None = Field(None, description="Only this MSP's accounts")
+    name: str | None = Field(None, description="Only accounts whose name contains this text")
+
+
+class AccountIn(Schema):
+    msp_id: int = Field(description="The MSP that holds the account")
+    name: str = Field(description="Account Name, unique within the MSP")
+    address: str = ""
+    notes: str = ""
+
+
+class AccountPatch(Schema):
+    """Only the fields sent are changed."""
+
+    name: str | None = None
+    address: str | None = None
+    notes: str | None = None
+
+
+class SiteOut(Schema):
+    id: int
+    account_id: int
+    account_name: str = Field(alias="account.name")
+    msp_id: int = Field(alias="account.msp_id")
+    name: str
+    address: str
+    notes: str
+    created_at: datetime
+
+
+class SiteFilter(Schema):
+    msp_id: int | None = Field(None, description="Only the sites of this MSP's accounts")
+    account_id: int | None = Field(None, description="Only this account's sites")
+
+
+class SiteIn(Schema):
+    account_id: int
+    name: str = Field(description="Site Name, unique within the account")
+    address: str = ""
+    notes: str = ""
+
+
+class SitePatch(Schema):
+    """Only the fields sent are changed. Another account_id (of the same MSP) moves the
+    site, and its keys, to that account."""
+
+    account_id: int | None = None
+    name: str | None = None
+    address: str | None = None
+    notes: str | None = None

@@ -1,0 +1,84 @@
+from datetime import datetime
+
+from ninja import Schema
+from pydantic import Field
+
+from keyledger.api.schemas.common import Email
+from keyledger.organisations.models import Organisation
+
+
+class AgreementOut(Schema):
+    may_invite_msps: bool
+    may_provision_cloud: bool
+    may_create_subdistributors: bool
+
+
+class OrganisationOut(Schema):
+    id: int
+    kind: str = Field(description="vendor, distributor or msp")
+    kind_label: str = Field(description="Vendor, Distributor, Sub-distributor, Master MSP or MSP")
+    name: str
+    parent_id: int | None
+    region: str
+    city: str
+    state: str
+    country: str
+    postal_code: str
+    portal_access: str = Field(description="none, invited, active or withdrawn")
+    agreement: AgreementOut | None = Field(description="A distributor's agreement; null for others")
+    created_at: datetime
+
+    @staticmethod
+    def resolve_agreement(obj: Organisation) -> dict | None:
+        if obj.kind != Organisation.Kind.DISTRIBUTOR:
+            return None
+        return {
+            "may_invite_msps": obj.may_invite_msps,
+            "may_provision_cloud": obj.may_provision_cloud,
+            "may_create_subdistributors": obj.may_create_subdistributors,
+        }
+
+
+class OrganisationFilter(Schema):
+    kind: Organisation.Kind | None = None
+    parent_id: int | None = Field(None, description="Only the organisations directly below this one")
+
+
+class NewMspIn(Schema):
+    """New MSP: an MSP without portal access, whose keys the distributor manages."""
+
+    name: str
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    postal_code: str = ""
+
+
+class InviteIn(Schema):
+    """Invite: an MSP with portal access; the email carries a single-use link."""
+
+    email: Email
+    name: str = Field(description="The name of the person invited")
+    company: str = Field(description="The MSP's name")
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    postal_code: str = ""
+    region: str = Field("", description="Defaults to the distributor's region")
+
+
+class GrantAccessIn(Schema):
+    email: Email | None = Field(None, description="Needed when the MSP has no users yet: who is invited")
+    name: str = ""
+
+
+class InvitationOut(Schema):
+    email: str
+    expires_at: datetime
+
+
+class InvitedMspOut(Schema):
+    organisation: OrganisationOut
+    invitation: InvitationOut | None = Field(
+        description="The emailed single-use link's invitation; null when the MSP's users got access back at once"
+    )
