@@ -1,0 +1,135 @@
+import re
+
+from playwright.sync_api import Page, expect
+
+from keyledger.customers.models import Account, Site
+from tests.browser.conftest import sign_in
+
+
+def accounts_sites(page: Page):
+    return page.locator("#accounts-sites")
+
+
+def detail(page: Page):
+    return page.locator("#detail-panel")
+
+
+def test_msp_user_adds_an_account(page, tree):
+    sign_in(page, tree.msp_a1_admin.email)
+    page.get_by_role("link", name="Key Management").click()
+    expect(page.get_by_role("heading", name="Accounts/Sites")).to_be_visible()
+
+    accounts_sites(page).get_by_role("link", name="Add Account").click()
+    expect(detail(page).get_by_role("heading", name="New Account Detail")).to_be_visible()
+    page.get_by_label("Account Name").fill("Echo Clinic")
+    page.get_by_label("Address").fill("1 High Street")
+    page.get_by_label("Notes").fill("Primary contact: Ann")
+    detail(page).get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text("Account “Echo Clinic” added.")
+    expect(detail(page).get_by_role("heading", name="Account Detail")).to_be_visible()
+    expect(accounts_sites(page).get_by_role("link", name="Echo Clinic")).to_have_attribute(
+        "aria-current", "true"
+    )
+    account = Account.objects.get(msp=tree.msp_a1, name="Echo Clinic")
+    expect(page).to_have_url(re.compile(rf"/accounts/{account.pk}/$"))
+    assert account.notes == "Primary contact: Ann"
+
+
+def test_msp_user_is_told_when_an_account_name_is_taken(page, tree):
+    sign_in(page, tree.msp_a1_admin.email)
+    page.goto(f"/msps/{tree.msp_a1.pk}/accounts/new/")
+
+    page.get_by_label("Account Name").fill("alpha DENTAL")
+    detail(page).get_by_role("button", name="Save").click()
+
+    expect(detail(page).locator("#id_name_error")).to_contain_text("already has an account named")
+    page.get_by_label("Account Name").fill("Alpha Dental West")
+    detail(page).get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Account “Alpha Dental West” added.")
+
+
+def test_msp_user_adds_a_site_to_the_selected_account(page, tree):
+    sign_in(page, tree.msp_a1_admin.email)
+    page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
+
+    accounts_sites(page).get_by_role("link", name="Alpha Dental").click()
+    expect(detail(page).get_by_role("heading", name="Account Detail")).to_be_visible()
+    accounts_sites(page).get_by_role("link", name="Add Site").click()
+    expect(detail(page).get_by_role("heading", name="New Site Detail")).to_be_visible()
+    expect(page.get_by_label("Account", exact=True)).to_have_value(str(tree.account_a1.pk))
+    page.get_by_label("Site Name").fill("Alpha Dental Annex")
+    page.get_by_label("Address").fill("3 Side Street")
+    detail(page).get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Site “Alpha Dental Annex” added to account “Alpha Dental”."
+    )
+    expect(detail(page).get_by_role("heading", name="Site Detail")).to_be_visible()
+    tree_link = accounts_sites(page).get_by_role("link", name="Alpha Dental Annex")
+    expect(tree_link).to_be_visible()
+    expect(tree_link).to_have_attribute("aria-current", "true")
+    assert Site.objects.get(name="Alpha Dental Annex").account == tree.account_a1
+
+
+def test_msp_user_moves_a_site_to_another_account(page, tree):
+    target = Account.objects.create(msp=tree.msp_a1, name="Foxtrot Bakery")
+    sign_in(page, tree.msp_a1_admin.email)
+    page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
+
+    # Sites are folded away until the + beside their account is clicked.
+    # A marker on the window survives htmx swaps and dies with a full page load.
+    page.evaluate("window.keyledgerSamePage = true")
+    site_link = accounts_sites(page).get_by_role("link", name=tree.site_a1.name)
+    expect(site_link).to_be_hidden()
+    accounts_sites(page).locator("summary", has_text="Alpha Dental").locator(".toggle").click()
+    site_link.click()
+    expect(detail(page).get_by_role("heading", name="Site Detail")).to_be_visible()
+    page.get_by_label("Account", exact=True).select_option(label="Foxtrot Bakery")
+    detail(page).get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Site “Alpha Dental Main Street” moved to account “Foxtrot Bakery”."
+    )
+    foxtrot = accounts_sites(page).locator("details", has_text="Foxtrot Bakery")
+    expect(foxtrot).to_have_attribute("open", "")
+    expect(foxtrot.get_by_role("link", name=tree.site_a1.name)).to_have_attribute("aria-current", "true")
+    expect(page).to_have_url(re.compile(rf"/sites/{tree.site_a1.pk}/$"))
+    assert page.evaluate("window.keyledgerSamePage") is True
+    tree.site_a1.refresh_from_db()
+    assert tree.site_a1.account == target
+
+
+def test_distributor_picks_its_msp_and_moves_a_site(page, tree):
+    target = Account.objects.create(msp=tree.msp_a3, name="Golf Estates")
+    site = Site.objects.create(account=tree.account_a3, name="Charlie Farms Barn")
+    sign_in(page, tree.dist_a_admin.email)
+    page.get_by_role("link", name="Key Management").click()
+
+    page.get_by_label("Search MSPs").fill("cobalt")
+    expect(page.locator("#msp-list").get_by_role("link", name=tree.msp_a1.name)).to_have_count(0)
+    page.locator("#msp-list").get_by_role("link", name=tree.msp_a3.name).click()
+    expect(page.get_by_role("heading", name=f"Key Management · {tree.msp_a3.name}")).to_be_visible()
+    accounts_sites(page).locator("summary", has_text="Charlie Farms").locator(".toggle").click()
+    accounts_sites(page).get_by_role("link", name="Charlie Farms Barn").click()
+    page.get_by_label("Account", exact=True).select_option(label="Golf Estates")
+    page.get_by_label("Notes").fill("Moved with the herd")
+    detail(page).get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_have_text(
+        "Site “Charlie Farms Barn” moved to account “Golf Estates”."
+    )
+    expect(page).to_have_url(re.compile(rf"/sites/{site.pk}/$"))
+    site.refresh_from_db()
+    assert (site.account, site.notes) == (target, "Moved with the herd")
+
+
+def test_read_only_user_browses_without_controls(page, tree):
+    sign_in(page, tree.dist_a_readonly.email)
+    page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
+
+    accounts_sites(page).get_by_role("link", name="Alpha Dental").click()
+
+    expect(detail(page).get_by_text("Account Name")).to_be_visible()
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    expect(page.get_by_role("link", name="Add Account")).to_have_count(0)
