@@ -7,6 +7,7 @@ Role limits (what a user of the right subtree may *do*) answer PermissionDenied.
 """
 
 from keyledger.access.customers import (
+    account_tree_for_user,
     accounts_for_user,
     get_account_for_user,
     get_site_for_user,
@@ -26,6 +27,7 @@ from keyledger.access.tokens import get_token_for_user, tokens_for_user
 from keyledger.access.users import get_user_for_user, invitations_for_user
 
 __all__ = [
+    "account_tree_for_user",
     "accounts_for_user",
     "audit_for_user",
     "get_account_for_user",

@@ -20,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 
 from keyledger.access import (
+    account_tree_for_user,
     accounts_for_user,
     get_account_for_user,
     get_msp_for_user,
@@ -27,7 +28,6 @@ from keyledger.access import (
     msps_for_user,
     require,
 )
-from keyledger.access.customers import account_tree_for_user
 from keyledger.audit.actor import Actor
 from keyledger.customers import actions
 from keyledger.customers.models import Account, Site
