@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -86,6 +87,7 @@ def source_keys(
     fields: dict[str, Any] | None,
     actor: Actor,
     idempotency_key: str | None = None,
+    now: datetime | None = None,
 ) -> list[ProductKey]:
     """Add Key(s): `quantity` new keys on the account (or its site), all or none.
 
@@ -128,7 +130,7 @@ def source_keys(
         existing = SourcingRequest.objects.filter(msp=msp, idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replay(existing, fingerprint)
-    now = timezone.now()
+    now = now or timezone.now()
     try:
         # A savepoint: a concurrent request with the same idempotency key wins the unique
         # index, and this one then answers with that request's keys.
@@ -226,12 +228,12 @@ def _withdraw(key: ProductKey, *, actor: Actor, now) -> None:
 
 
 @transaction.atomic
-def request_deactivation(*, key: ProductKey, actor: Actor) -> ProductKey:
+def request_deactivation(*, key: ProductKey, actor: Actor, now: datetime | None = None) -> ProductKey:
     """Deactivate: final at the next call home, or at once when the product is already past
     its offline lease. On a pending reactivation it withdraws that request instead."""
     key = _lock(key)
     _require_deactivatable(key)
-    now = timezone.now()
+    now = now or timezone.now()
     old = key.state
     if old == State.DEACTIVATION_REQUESTED:
         return key
@@ -250,12 +252,12 @@ def request_deactivation(*, key: ProductKey, actor: Actor) -> ProductKey:
 
 
 @transaction.atomic
-def request_reactivation(*, key: ProductKey, actor: Actor) -> ProductKey:
+def request_reactivation(*, key: ProductKey, actor: Actor, now: datetime | None = None) -> ProductKey:
     """Reactivate: final at the next call home (from any machine). On a pending
     deactivation it withdraws that request: the key stays active."""
     key = _lock(key)
     _require_deactivatable(key)
-    now = timezone.now()
+    now = now or timezone.now()
     old = key.state
     if old == State.REACTIVATION_REQUESTED:
         return key
