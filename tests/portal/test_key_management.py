@@ -276,6 +276,9 @@ def test_add_site_defaults_to_the_selected_account(tree, client_for):
 
     assert "New Site Detail" in body
     assert f'<option value="{other.pk}" selected>Oscar Ltd</option>' in body
+    # The tree keeps the account selected: open, and still the default of Add Site.
+    assert body.count("<details open>") == 1
+    assert f'{new_site_url(tree.msp_a1)}?account={other.pk}"' in body
     for label in ("Site Name", "Account", "Address", "Notes"):
         assert re.search(rf"<label for=\"id_\w+\"[^>]*>{label}</label>", body), label
 

@@ -45,21 +45,29 @@ def _page(
     *,
     account: Account | None = None,
     site: Site | None = None,
+    account_id: str | None = None,
     **extra: Any,
 ) -> HttpResponse:
     """Render one of an MSP's Key Management pages: the Accounts/Sites tree on the left,
-    the selected account or site (or a form) on the right."""
+    the selected account or site (or a form) on the right. `account_id` selects an
+    account by id (as given in the URL) when only that is known.
+
+    The context every page gets (the product panel relies on it): `msp`; `account`, the
+    selected account or the selected site's account; `site`, the selected site or None;
+    `can_change`, whether the user may change accounts, sites and keys."""
     user = request.user
-    open_account = site.account if site is not None else account
+    if site is not None:
+        account = site.account
     tree = account_tree_for_user(user, msp)
+    if account is None and account_id:
+        account = next((a for a in tree if str(a.pk) == account_id), None)
     context = {
         "msp": msp,
         "tree": tree,
-        # The selected account's sites are already in the tree: no second query for them.
-        "account_sites": next((a.sites.all() for a in tree if account and a.pk == account.pk), []),
         "account": account,
         "site": site,
-        "open_account_id": open_account.pk if open_account is not None else None,
+        # The selected account's sites are already in the tree: no second query for them.
+        "account_sites": next((a.sites.all() for a in tree if account and a.pk == account.pk), []),
         "can_change": user.can(Permission.CHANGE_KEYS),
         "may_pick_msp": user.organisation.kind != Organisation.Kind.MSP,
         **extra,
@@ -171,7 +179,6 @@ def site_create(request: HttpRequest, msp_id: int) -> HttpResponse:
     else:
         # Add Site opens on the account selected in the tree (?account=), as the seed describes.
         form = SiteForm(initial={"account": request.GET.get("account")}, accounts=accounts)
-    selected = None
     if form.is_valid():
         data = form.cleaned_data
         site = _apply(
@@ -187,8 +194,13 @@ def site_create(request: HttpRequest, msp_id: int) -> HttpResponse:
         if site is not None:
             messages.success(request, f"Site “{site.name}” added to account “{site.account.name}”.")
             return redirect("portal:site_detail", site_id=site.pk)
-        selected = data["account"]
-    return _page(request, "portal/key_management/site_new.html", msp, account=selected, form=form)
+    return _page(
+        request,
+        "portal/key_management/site_new.html",
+        msp,
+        account_id=request.POST.get("account") or request.GET.get("account"),
+        form=form,
+    )
 
 
 @login_required
