@@ -3,7 +3,7 @@
 from ninja import NinjaAPI
 
 from keyledger.api import call_home, errors
-from keyledger.api.routers import customers, organisations
+from keyledger.api.routers import customers, keys, organisations
 
 api = NinjaAPI(
     title="Keyledger API",
@@ -22,3 +22,4 @@ errors.install(api)
 api.add_router("", call_home.router)
 api.add_router("", organisations.router)
 api.add_router("", customers.router)
+api.add_router("", keys.router)

@@ -23,6 +23,8 @@ from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from keyledger.keys import states
+
 if TYPE_CHECKING:
     from ninja import NinjaAPI
 
@@ -140,6 +142,11 @@ def install(api: NinjaAPI) -> None:
     def rule_violated(request: HttpRequest, exc: DjangoValidationError) -> HttpResponse:
         status, body = _django_validation_error(exc)
         return respond(request, status, body)
+
+    @api.exception_handler(states.Conflict)
+    def changed_meanwhile(request: HttpRequest, exc: states.Conflict) -> HttpResponse:
+        detail = "The key changed meanwhile; fetch it again and retry."
+        return respond(request, 409, {"error": "conflict", "detail": detail, "field": None})
 
     @api.exception_handler(PermissionDenied)
     def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
