@@ -147,6 +147,7 @@ def update_site(*, site: Site, name: str, account: Account, address: str, notes:
     update_fields = list(changes)
     if moved:
         site.account = account
+        site.product_keys.update(account=account)  # the site's keys move with it, in one UPDATE
         update_fields.append("account")
         changes["account"] = [[old_account.pk, old_account.name], [account.pk, account.name]]
 

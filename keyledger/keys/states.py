@@ -192,7 +192,7 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     due = list(
         ProductKey.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(state=source, critical_due_at__lte=now)
-        .select_related("product", "msp__parent")
+        .select_related("product", "msp__parent", "account", "site")
         .order_by("critical_due_at")[:limit]
     )
     if not due:
