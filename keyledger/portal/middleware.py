@@ -1,6 +1,6 @@
 from collections.abc import Callable
 
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,7 +20,11 @@ class PortalAccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES):
+        if not user.is_authenticated and SESSION_KEY in request.session:
+            # The auth backend refused the session's user (deactivated, or its organisation's
+            # portal access withdrawn): end that session for good rather than carry it along.
+            logout(request)
+        elif user.is_authenticated and not request.path.startswith(_OPEN_PREFIXES):
             if not user.may_sign_in:
                 logout(request)
                 return redirect("portal:login")
