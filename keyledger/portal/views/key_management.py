@@ -110,9 +110,7 @@ def key_management(request: HttpRequest) -> HttpResponse:
     if query:
         msps = msps.filter(name__icontains=query)
     page = Paginator(msps, MSPS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request, "portal/key_management/picker.html", {"search": search, "query": query, "page_obj": page}
-    )
+    return render(request, "portal/key_management/picker.html", {"query": query, "page_obj": page})
 
 
 @login_required
