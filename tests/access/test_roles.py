@@ -1,0 +1,83 @@
+"""The role matrix: inside its own subtree, a user may do only what its role allows.
+
+Like the outsider matrix, the routes come from the URL configuration, so a new view is
+checked without anyone remembering to add it: a read-only user's POST to any page
+changes nothing and is refused; a billing user sees no page but the reports.
+"""
+
+import pytest
+from django.urls import reverse
+
+from keyledger.audit.actor import Actor
+from keyledger.audit.models import AuditEntry
+from keyledger.keys.actions import source_keys
+from keyledger.keys.models import Product
+from keyledger.testing.tree import Tree
+from keyledger.testing.urls import portal_routes
+from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS
+
+# Pages every signed-in user may use whatever the role: signing out, the Terms.
+EVERY_ROLE = {"portal:home", "portal:accept_terms", "portal:terms"}
+
+
+def own_objects(tree: Tree) -> dict:
+    """Objects inside dist_a's subtree, which its read-only and billing users reach."""
+    key = source_keys(
+        product=Product.objects.get(code="spmsp"),
+        quantity=1,
+        account=tree.account_a1,
+        site=tree.site_a1,
+        fields={},
+        actor=Actor.system(),
+    )[0]
+    return {
+        "organisation": tree.msp_a1,
+        "msp": tree.msp_a1,
+        "account": tree.account_a1,
+        "site": tree.site_a1,
+        "user": tree.msp_a1_member,
+        "key": key,
+    }
+
+
+def urls(tree: Tree, *, exclude: set[str]) -> list[tuple[str, str]]:
+    objects = own_objects(tree)
+    return [
+        (route.name, reverse(route.name, kwargs={k: VICTIM_OBJECTS[k](objects) for k in route.kwargs}))
+        for route in portal_routes()
+        if route.name not in PUBLIC | exclude
+    ]
+
+
+def test_read_only_user_can_change_nothing(tree, client):
+    client.force_login(tree.dist_a_readonly)
+    targets = urls(tree, exclude=EVERY_ROLE)
+    audit_rows = AuditEntry.objects.count()
+    # 405: a page that only reads refuses POST outright, which changes nothing either.
+    allowed = [
+        f"POST {url} ({name}) → {r.status_code}"
+        for name, url in targets
+        if (r := client.post(url)).status_code not in (403, 405)
+    ]
+    assert not allowed, "\n".join(allowed)
+    assert AuditEntry.objects.count() == audit_rows
+    assert len(targets) >= 10
+
+
+@pytest.mark.parametrize("user", ["dist_a_billing"])
+def test_billing_user_sees_reports_only(tree, client, user):
+    client.force_login(getattr(tree, user))
+    targets = [(n, u) for n, u in urls(tree, exclude=EVERY_ROLE) if not n.startswith("portal:report")]
+    shown = [
+        f"GET {url} ({name}) → {r.status_code}"
+        for name, url in targets
+        if (r := client.get(url)).status_code != 403
+    ]
+    assert not shown, "\n".join(shown)
+
+
+def test_read_only_user_still_reads_keys(tree, client):
+    client.force_login(tree.dist_a_readonly)
+    response = client.get(reverse("portal:msp_key_management", kwargs={"msp_id": tree.msp_a1.pk}))
+    assert response.status_code == 200
+    assert tree.account_a1.name in response.content.decode()
