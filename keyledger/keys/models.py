@@ -222,7 +222,7 @@ class ProductKey(models.Model):
     def state_at(self, when: datetime) -> str:
         """The state as of `when`: an OK key past its critical threshold is Critical even
         before the sweeper has written it down."""
-        if self.state == self.State.OK and self.critical_due_at is not None and self.critical_due_at <= when:
+        if self.state == self.State.OK and self.critical_due_at is not None and self.critical_due_at < when:
             return self.State.CRITICAL
         return self.state
 

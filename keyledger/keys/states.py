@@ -191,14 +191,14 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     new = transition.target(None)
     due = list(
         ProductKey.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(state=source, critical_due_at__lte=now)
+        .filter(state=source, critical_due_at__lt=now)
         .select_related("product", "msp__parent", "account", "site")
         .order_by("critical_due_at")[:limit]
     )
     if not due:
         return []
     updated = ProductKey.objects.filter(
-        pk__in=[k.pk for k in due], state=source, critical_due_at__lte=now
+        pk__in=[k.pk for k in due], state=source, critical_due_at__lt=now
     ).update(state=new, critical_due_at=due_at(new, None))
     if updated != len(due):
         raise Conflict("sweep")
