@@ -1,7 +1,9 @@
 from django import forms
 
+from keyledger.portal.forms.organisations import OnboardingForm
 
-class AuditFilterForm(forms.Form):
+
+class AuditFilterForm(OnboardingForm):
     action = forms.ChoiceField(label="Action", required=False)
 
     def __init__(self, *args, actions: list[str], **kwargs) -> None:

@@ -1,9 +1,10 @@
 from django import forms
 
 from keyledger.organisations.models import Invitation, TermsVersion
+from keyledger.portal.forms.organisations import OnboardingForm
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(OnboardingForm):
     """What the person following an emailed link fills in; an invited MSP also completes its details."""
 
     company = forms.CharField(label="Company name", max_length=200)
@@ -56,11 +57,11 @@ class AcceptInvitationForm(forms.Form):
         return {"name": data["company"]} | {f: data[f] for f in ("city", "state", "country", "postal_code")}
 
 
-class AcceptTermsForm(forms.Form):
+class AcceptTermsForm(OnboardingForm):
     terms_version = forms.IntegerField(widget=forms.HiddenInput)
     accept_terms = forms.BooleanField(label="I accept the Terms of Service")
 
 
-class PublishTermsForm(forms.Form):
+class PublishTermsForm(OnboardingForm):
     title = forms.CharField(label="Title", max_length=200, initial="Terms of Service")
     text = forms.CharField(label="Text", widget=forms.Textarea(attrs={"rows": 16}))

@@ -3,13 +3,21 @@ from django import forms
 from keyledger.organisations.models import Organisation
 
 
+class OnboardingForm(forms.Form):
+    """Labels are the seed's words as they stand: no trailing colon."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
 def _text(label: str, *, required: bool = True, max_length: int = 100, **attrs: str) -> forms.CharField:
     return forms.CharField(
         label=label, required=required, max_length=max_length, widget=forms.TextInput(attrs=attrs)
     )
 
 
-class AddressForm(forms.Form):
+class AddressForm(OnboardingForm):
     city = _text("City", autocomplete="address-level2")
     state = _text("State", required=False, autocomplete="address-level1")
     country = _text("Country", autocomplete="country-name")
@@ -36,7 +44,7 @@ class InviteMspForm(AddressForm):
         self.fields["region"].help_text = "MSPs are assigned to your region unless you say otherwise."
 
 
-class AgreementForm(forms.Form):
+class AgreementForm(OnboardingForm):
     region = _text("Region", required=False)
     may_invite_msps = forms.BooleanField(label="May invite MSPs (portal access)", required=False)
     may_provision_cloud = forms.BooleanField(label="May provision Cloud Services", required=False)
@@ -82,6 +90,6 @@ class NewDistributorForm(AgreementForm):
                     del self.fields[flag]
 
 
-class GrantAccessForm(forms.Form):
+class GrantAccessForm(OnboardingForm):
     email = forms.EmailField(label="Email", help_text="Receives the single-use link that opens the portal.")
     name = _text("Name", max_length=200)

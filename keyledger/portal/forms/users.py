@@ -1,13 +1,14 @@
 from django import forms
 
 from keyledger.organisations.roles import Role
+from keyledger.portal.forms.organisations import OnboardingForm
 
 
-class InviteUserForm(forms.Form):
+class InviteUserForm(OnboardingForm):
     email = forms.EmailField(label="Email")
     full_name = forms.CharField(label="Name", max_length=200)
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.MEMBER)
 
 
-class ChangeRoleForm(forms.Form):
+class ChangeRoleForm(OnboardingForm):
     role = forms.ChoiceField(label="Role", choices=Role.choices)
