@@ -14,15 +14,23 @@ class Tab:
     url_name: str
     permission: Permission | None = None
     kinds: tuple[str, ...] = ()  # empty: every kind of organisation
+    # Pages below these paths belong to the tab (an account's page is part of Key Management).
+    sections: tuple[str, ...] = ()
 
 
 TABS = (
-    Tab("Key Management", "portal:key_management", Permission.VIEW_KEYS),
+    Tab(
+        "Key Management",
+        "portal:key_management",
+        Permission.VIEW_KEYS,
+        sections=("/key-management/", "/msps/", "/accounts/", "/sites/", "/keys/"),
+    ),
     Tab(
         "MSPs",
         "portal:organisations",
         Permission.MANAGE_ORGANISATIONS,
         (Organisation.Kind.VENDOR, Organisation.Kind.DISTRIBUTOR),
+        sections=("/organisations/",),
     ),
     Tab("Reports", "portal:reports", Permission.VIEW_REPORTS),
     Tab("API tokens", "portal:api_tokens", Permission.MANAGE_ORGANISATIONS),
@@ -31,7 +39,7 @@ TABS = (
 )
 
 
-def tabs_for(user: User) -> list[dict[str, str]]:
+def tabs_for(user: User, path: str = "") -> list[dict]:
     tabs = []
     for tab in TABS:
         if tab.permission is not None and not user.can(tab.permission):
@@ -45,7 +53,8 @@ def tabs_for(user: User) -> list[dict[str, str]]:
         label = tab.label
         if tab.url_name == "portal:organisations" and user.organisation.kind == Organisation.Kind.VENDOR:
             label = "Distributors"
-        tabs.append({"label": label, "url": url})
+        current = bool(path) and path.startswith((url, *tab.sections))
+        tabs.append({"label": label, "url": url, "current": current})
     return tabs
 
 
