@@ -56,14 +56,21 @@ READ_ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 
 
 @contextmanager
-def api_field_names(**names: str) -> Iterator[None]:
-    """Report an action's field errors under the API's field names ("account" → "account_id")."""
+def api_field_names(names: dict[str, str], *, others: Callable[[str], str] | None = None) -> Iterator[None]:
+    """Report an action's field errors under the API's field names ("account" → "account_id");
+    `others` names the fields not listed."""
     try:
         yield
     except DjangoValidationError as exc:
         if not hasattr(exc, "error_dict"):
             raise
-        raise DjangoValidationError({names.get(k, k): v for k, v in exc.error_dict.items()}) from exc
+
+        def rename(field: str) -> str:
+            if field in names or field == "__all__" or others is None:
+                return names.get(field, field)
+            return others(field)
+
+        raise DjangoValidationError({rename(k): v for k, v in exc.error_dict.items()}) from exc
 
 
 def referenced[T](field: str, lookup: Callable[..., T], *args: Any) -> T:

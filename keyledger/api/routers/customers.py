@@ -115,5 +115,5 @@ def update_site(request: HttpRequest, site_id: int, payload: SitePatch) -> Site:
             "account_id", get_account_for_user, principal(request), changes.pop("account_id")
         )
     fields = {"name": site.name, "address": site.address, "notes": site.notes} | changes
-    with api_field_names(account="account_id"):
+    with api_field_names({"account": "account_id"}):
         return actions.update_site(site=site, account=account, **fields, actor=actor(request))

@@ -40,6 +40,7 @@ router = Router(tags=["Product keys"], auth=token_auth)
 State = ProductKey.State
 # The actions name the objects; the API's clients know them by these fields.
 PLACEMENT_FIELDS = {"account": "account_id", "site": "site_id"}
+SOURCING_FIELDS = PLACEMENT_FIELDS | {"product": "product", "quantity": "quantity"}
 
 
 def _shown_in_state(state: str, now: datetime) -> Q:
@@ -138,9 +139,8 @@ def source_keys(
     product = products().filter(code=payload.product).first()
     if product is None:
         raise ApiError(422, "invalid_field", "No such product; see GET /products.", field="product")
-    field_names = PLACEMENT_FIELDS | {name: f"fields.{name}" for name in product.job_license_codes()}
-    field_names |= {spec["name"]: f"fields.{spec['name']}" for spec in product.key_fields}
-    with api_field_names(**field_names):
+    # Every other field the action names is one of the product's own, sent in `fields`.
+    with api_field_names(SOURCING_FIELDS, others=lambda name: f"fields.{name}"):
         keys = actions.source_keys(
             product=product,
             quantity=payload.quantity,
@@ -157,7 +157,7 @@ def source_keys(
 def move_key(request: HttpRequest, key_id: int, payload: MoveKeyIn) -> ProductKey:
     key = _key(request, key_id)
     account, site = _placement(request, payload.account_id, payload.site_id)
-    with api_field_names(**PLACEMENT_FIELDS):
+    with api_field_names(PLACEMENT_FIELDS):
         return actions.move_key(key=key, account=account, site=site, actor=actor(request))
 
 

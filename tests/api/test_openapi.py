@@ -1,0 +1,40 @@
+from django.test import Client
+
+
+def test_the_openapi_document_is_served_and_lists_the_operations(db):
+    response = Client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["info"]["title"] == "Keyledger API"
+    operations = {(method.upper(), path) for path, methods in document["paths"].items() for method in methods}
+    assert {
+        ("GET", "/api/v1/organisations"),
+        ("GET", "/api/v1/organisations/{organisation_id}"),
+        ("POST", "/api/v1/organisations/{organisation_id}/msps"),
+        ("POST", "/api/v1/organisations/{organisation_id}/invitations"),
+        ("POST", "/api/v1/organisations/{msp_id}/portal-access"),
+        ("DELETE", "/api/v1/organisations/{msp_id}/portal-access"),
+        ("GET", "/api/v1/accounts"),
+        ("POST", "/api/v1/accounts"),
+        ("GET", "/api/v1/accounts/{account_id}"),
+        ("PATCH", "/api/v1/accounts/{account_id}"),
+        ("GET", "/api/v1/sites"),
+        ("POST", "/api/v1/sites"),
+        ("GET", "/api/v1/sites/{site_id}"),
+        ("PATCH", "/api/v1/sites/{site_id}"),
+        ("GET", "/api/v1/products"),
+        ("GET", "/api/v1/keys"),
+        ("POST", "/api/v1/keys"),
+        ("GET", "/api/v1/keys/{key_id}"),
+        ("POST", "/api/v1/keys/{key_id}/move"),
+        ("POST", "/api/v1/keys/{key_id}/deactivate"),
+        ("POST", "/api/v1/keys/{key_id}/reactivate"),
+        ("POST", "/api/v1/keys/{key_id}/withdraw"),
+        ("POST", "/api/v1/call-home"),
+    } <= operations
+    assert document["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}
+    source = document["paths"]["/api/v1/keys"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in source["parameters"]}
+    assert {"201", "401", "403", "404", "409", "422"} <= set(source["responses"])
+    error = document["components"]["schemas"]["ErrorOut"]
+    assert set(error["properties"]) == {"error", "detail", "field"}
