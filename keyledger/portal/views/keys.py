@@ -1,0 +1,428 @@
+"""Product keys on Key Management (SPEC §5 and §6): the product tabs of an account or site,
+Add Key(s), a key's Activation Details, and Deactivate, Reactivate, withdrawing a request
+and moving a key.
+
+Every page is a full page, so links and reloads work without JavaScript. With htmx the
+product panel of Key Management loads from here, tabs and pages swap only that panel,
+Add Key(s) opens in a dialog and a key's Activation Details open under the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from keyledger.access import (
+    account_tree_for_user,
+    get_account_for_user,
+    get_key_for_user,
+    get_msp_for_user,
+    get_site_for_user,
+    keys_for_user,
+    products,
+    require,
+)
+from keyledger.audit.actor import Actor
+from keyledger.customers.models import Account, Site
+from keyledger.keys import actions, states
+from keyledger.keys.models import KeyEvent, Product, ProductKey
+from keyledger.organisations.models import Organisation, User
+from keyledger.organisations.roles import Permission
+from keyledger.portal.forms.errors import add_action_errors
+from keyledger.portal.forms.keys import AddKeysForm, MoveKeyForm, placement_value
+
+KEYS_PER_PAGE = 25
+State = ProductKey.State
+
+# The status badge of each state: green while it runs, amber while it needs attention or a
+# request waits for the next call home, red once it is stopped, grey before it ever ran.
+BADGES: dict[str, str] = {
+    State.UNUSED: "",
+    State.OK: "ok",
+    State.CRITICAL: "warn",
+    State.DEACTIVATION_REQUESTED: "warn",
+    State.REACTIVATION_REQUESTED: "warn",
+    State.DEACTIVATED: "bad",
+}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    # A history restore asks for the whole page, though it comes from htmx.
+    return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
+
+
+def _only(request: HttpRequest, *methods: str) -> HttpResponse | None:
+    # Checked after the object lookup, so an outsider gets 404 whatever the method.
+    if request.method not in methods:
+        return HttpResponseNotAllowed(methods)
+    return None
+
+
+def _pick_product(catalog: list[Product], code: str | None) -> Product | None:
+    return next((p for p in catalog if p.code == code), catalog[0] if catalog else None)
+
+
+def _detail_url(account: Account, site: Site | None, product: Product | None = None) -> str:
+    """The Key Management page of the account or site, on the product's tab."""
+    url = (
+        reverse("portal:site_detail", kwargs={"site_id": site.pk})
+        if site is not None
+        else reverse("portal:account_detail", kwargs={"account_id": account.pk})
+    )
+    return f"{url}?{urlencode({'product': product.code})}" if product is not None else url
+
+
+# --- the product tabs -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key: ProductKey
+    status: str
+    badge: str
+    edition: str
+
+
+def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> HttpResponse:
+    user = request.user
+    require(user, Permission.VIEW_KEYS)
+    if not_allowed := _only(request, "GET"):
+        return not_allowed
+    catalog = list(products())
+    product = _pick_product(catalog, request.GET.get("product"))
+    panel_url = (
+        reverse("portal:site_keys", kwargs={"site_id": site.pk})
+        if site is not None
+        else reverse("portal:account_keys", kwargs={"account_id": account.pk})
+    )
+    context: dict[str, Any] = {
+        "msp": account.msp,
+        "account": account,
+        "site": site,
+        "products": catalog,
+        "product": product,
+        "panel_url": panel_url,
+        "detail_url": _detail_url(account, site),
+        "can_change": user.can(Permission.CHANGE_KEYS),
+    }
+    if product is not None:
+        keys = keys_for_user(user).filter(product=product, account=account)
+        if site is not None:
+            keys = keys.filter(site=site)
+        page = Paginator(keys.select_related("site").order_by("created_at", "id"), KEYS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        now = timezone.now()
+        context["page"] = page
+        context["rows"] = [
+            KeyRow(
+                key=key,
+                status=key.status_label_at(now),
+                badge=BADGES[key.state_at(now)],
+                edition=product.edition_label(key.edition) if key.edition else "",
+            )
+            for key in page
+        ]
+        if context["can_change"]:
+            placement = placement_value(account, site)
+            context["add_form"], context["add_url"] = _add_form(
+                request, account.msp, product=product, catalog=catalog, placement=placement
+            )
+            add_page = reverse("portal:add_keys", kwargs={"msp_id": account.msp_id})
+            context["add_page_url"] = (
+                f"{add_page}?{urlencode({'product': product.code, 'placement': placement})}"
+            )
+    template = "portal/keys/_panel.html" if _is_htmx(request) else "portal/keys/panel_page.html"
+    return render(request, template, context)
+
+
+@login_required
+def account_keys(request: HttpRequest, account_id: int) -> HttpResponse:
+    account = get_account_for_user(request.user, account_id)
+    return _panel(request, account=account, site=None)
+
+
+@login_required
+def site_keys(request: HttpRequest, site_id: int) -> HttpResponse:
+    site = get_site_for_user(request.user, site_id)
+    return _panel(request, account=site.account, site=site)
+
+
+# --- Add Key(s) -------------------------------------------------------------------------
+
+
+def _add_form(
+    request: HttpRequest,
+    msp: Organisation,
+    *,
+    product: Product,
+    catalog: list[Product],
+    placement: str,
+    data: Any = None,
+    in_dialog: bool = True,
+) -> tuple[AddKeysForm, str]:
+    url = reverse("portal:add_keys", kwargs={"msp_id": msp.pk})
+    if in_dialog:
+        url += "?dialog=1"
+    tree = account_tree_for_user(request.user, msp)
+    initial = {"placement": placement}
+    if data is None and request.GET.get("quantity"):
+        initial["quantity"] = request.GET["quantity"]
+    form = AddKeysForm(data, product=product, catalog=catalog, tree=tree, reload_url=url, initial=initial)
+    return form, url
+
+
+@login_required
+def add_keys(request: HttpRequest, msp_id: int) -> HttpResponse:
+    """Add Key(s): the form (in the dialog, or as a page), and sourcing the keys."""
+    msp = get_msp_for_user(request.user, msp_id)
+    require(request.user, Permission.CHANGE_KEYS)
+    if not_allowed := _only(request, "GET", "POST"):
+        return not_allowed
+    source = request.POST if request.method == "POST" else request.GET
+    catalog = list(products())
+    product = _pick_product(catalog, source.get("product"))
+    if product is None:
+        messages.error(request, "The catalog offers no products.")
+        return redirect("portal:msp_key_management", msp_id=msp.pk)
+    in_dialog = request.GET.get("dialog") == "1"
+    form, url = _add_form(
+        request,
+        msp,
+        product=product,
+        catalog=catalog,
+        placement=source.get("placement", ""),
+        data=request.POST if request.method == "POST" else None,
+        in_dialog=in_dialog,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            account, site = form.account_and_site()
+            try:
+                keys = actions.source_keys(
+                    product=form.cleaned_data["product"],
+                    quantity=form.cleaned_data["quantity"],
+                    account=account,
+                    site=site,
+                    fields=form.key_fields(),
+                    actor=Actor.from_request(request),
+                    idempotency_key=form.cleaned_data["idempotency_key"],
+                )
+            except ValidationError as exc:
+                add_action_errors(form, exc, form.error_field_map())
+            else:
+                messages.success(request, f"{len(keys)} key{'' if len(keys) == 1 else 's'} added.")
+                target = _detail_url(account, site, form.cleaned_data["product"])
+                if _is_htmx(request):
+                    return HttpResponse(headers={"HX-Redirect": target})
+                return redirect(target)
+        status = 422
+    context = {"msp": msp, "form": form, "add_url": url, "in_dialog": in_dialog}
+    if _is_htmx(request):
+        # htmx swaps 2xx answers only by default: a form with errors is still a form to show.
+        return render(request, "portal/keys/_add_keys_form.html", context)
+    return render(request, "portal/keys/add_keys_page.html", context, status=status)
+
+
+# --- Activation Details -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: KeyEvent
+    change: str
+    actor: str
+
+
+def _actor_label(event: KeyEvent, viewer: User) -> str:
+    actor = event.actor_user
+    if actor is not None:
+        # Users of the organisations above the viewer's are not the viewer's to know by name.
+        if actor.organisation.path.startswith(viewer.organisation.path):
+            return actor.email
+        return actor.organisation.name
+    if event.actor_token_id is not None:
+        return "API token"
+    if event.cause == KeyEvent.Cause.CALL_HOME:
+        return f"The product on {event.machine_name}" if event.machine_name else "The product"
+    return "Keyledger"
+
+
+def _event_rows(key: ProductKey, viewer: User) -> list[EventRow]:
+    labels = dict(State.choices)
+    rows = []
+    for event in key.events.select_related("actor_user__organisation").order_by("at", "id"):
+        new = labels.get(event.new_state, event.new_state)
+        if not event.old_state:
+            change = f"Sourced: {new}"
+        elif event.old_state == event.new_state:
+            change = f"Edition reported: {key.product.edition_label(event.edition)}"
+        else:
+            change = f"{labels.get(event.old_state, event.old_state)} → {new}"
+        rows.append(EventRow(event=event, change=change, actor=_actor_label(event, viewer)))
+    return rows
+
+
+def _actions(key: ProductKey) -> dict[str, Any]:
+    """Which of Deactivate, Reactivate and withdrawing a request the key offers now."""
+    product = key.product
+    pending_deactivation = key.state == State.DEACTIVATION_REQUESTED
+    note = ""
+    if not product.can_deactivate:
+        note = f"{product.name} keys are not deactivated or reactivated."
+    elif key.state == State.UNUSED:
+        note = "Deactivate applies once the product has called home and activated the key."
+    elif pending_deactivation:
+        note = "Reactivate withdraws the deactivation request: the key stays active."
+    elif key.state == State.REACTIVATION_REQUESTED:
+        note = "The reactivation is final when the product next calls home."
+    return {
+        "show_deactivate": key.can_request_deactivation,
+        "show_reactivate": key.can_request_reactivation or pending_deactivation,
+        "show_withdraw": key.state == State.REACTIVATION_REQUESTED,
+        "withdraw_label": "Cancel reactivation request",
+        "action_note": note,
+    }
+
+
+def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyForm | None = None) -> dict:
+    user = request.user
+    product = key.product
+    now = timezone.now()
+    state = key.state_at(now)
+    can_change = user.can(Permission.CHANGE_KEYS)
+    if can_change and move_form is None:
+        move_form = MoveKeyForm(
+            tree=account_tree_for_user(user, key.msp),
+            initial={"placement": placement_value(key.account, key.site)},
+        )
+    return {
+        "key": key,
+        "product": product,
+        "status": State(state).label,
+        "badge": BADGES[state],
+        "edition": product.edition_label(key.edition) if key.edition else "",
+        "jobs": [
+            {
+                "label": job["label"],
+                "licensed": int(key.fields.get(job["code"], 0)),
+                "in_use": int(key.jobs_in_use.get(job["code"], 0)),
+            }
+            for job in product.job_license_types
+        ],
+        "events": _event_rows(key, user),
+        "can_change": can_change,
+        "move_form": move_form if can_change else None,
+        "back_url": _detail_url(key.account, key.site, product),
+        "inline_messages": _is_htmx(request),
+        **_actions(key),
+    }
+
+
+def _details(request: HttpRequest, key: ProductKey, *, move_form: MoveKeyForm | None = None) -> HttpResponse:
+    context = _details_context(request, key, move_form)
+    if _is_htmx(request):
+        response = render(request, "portal/keys/_activation_details.html", context)
+        if request.method == "POST":
+            # The key list beside the details shows the new status and placement too.
+            response["HX-Trigger"] = "keys-changed"
+        return response
+    return render(request, "portal/keys/key.html", context)
+
+
+@login_required
+def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
+    key = get_key_for_user(request.user, key_id)
+    require(request.user, Permission.VIEW_KEYS)
+    if not_allowed := _only(request, "GET"):
+        return not_allowed
+    return _details(request, key)
+
+
+def _change(
+    request: HttpRequest, key_id: int, change: Callable[[ProductKey, Actor], ProductKey]
+) -> HttpResponse:
+    """Run one of the keys actions on a key; a refusal is flashed, never a server error."""
+    key = get_key_for_user(request.user, key_id)
+    require(request.user, Permission.CHANGE_KEYS)
+    if not_allowed := _only(request, "POST"):
+        return not_allowed
+    old = key.state
+    try:
+        key = change(key, Actor.from_request(request))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except states.Conflict:
+        messages.error(request, "The key changed while you were looking at it. Here it is as it is now.")
+    else:
+        messages.success(request, _outcome(old, key.state))
+    key = get_key_for_user(request.user, key_id)
+    if _is_htmx(request):
+        return _details(request, key)
+    return redirect("portal:key_detail", key_id=key.pk)
+
+
+def _outcome(old: str, new: str) -> str:
+    if old == new:
+        return f"Nothing to change: the key is {State(new).label}."
+    if new == State.DEACTIVATION_REQUESTED:
+        return "Deactivation requested: it is final when the product next calls home."
+    if new == State.REACTIVATION_REQUESTED:
+        return "Reactivation requested: it is final when the product next calls home."
+    if old == State.DEACTIVATION_REQUESTED:
+        return "Deactivation request withdrawn: the key stays active."
+    if old == State.REACTIVATION_REQUESTED:
+        return "Reactivation request withdrawn: the key stays deactivated."
+    if new == State.DEACTIVATED:
+        return "Deactivated at once: the product had not called home within its offline lease."
+    return f"The key is now {State(new).label}."
+
+
+@login_required
+def deactivate_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    return _change(request, key_id, lambda key, actor: actions.request_deactivation(key=key, actor=actor))
+
+
+@login_required
+def reactivate_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    return _change(request, key_id, lambda key, actor: actions.request_reactivation(key=key, actor=actor))
+
+
+@login_required
+def withdraw_key_request(request: HttpRequest, key_id: int) -> HttpResponse:
+    return _change(request, key_id, lambda key, actor: actions.withdraw_request(key=key, actor=actor))
+
+
+@login_required
+def move_key(request: HttpRequest, key_id: int) -> HttpResponse:
+    """Change the Account/Site association of a key, among its MSP's accounts and sites."""
+    key = get_key_for_user(request.user, key_id)
+    require(request.user, Permission.CHANGE_KEYS)
+    if not_allowed := _only(request, "POST"):
+        return not_allowed
+    form = MoveKeyForm(request.POST, tree=account_tree_for_user(request.user, key.msp))
+    if form.is_valid():
+        account, site = form.account_and_site()
+        try:
+            actions.move_key(key=key, account=account, site=site, actor=Actor.from_request(request))
+        except ValidationError as exc:
+            add_action_errors(form, exc, {"account": "placement", "site": "placement"})
+        else:
+            where = f"{account.name} / {site.name}" if site is not None else account.name
+            messages.success(request, f"Key moved to {where}.")
+            if not _is_htmx(request):
+                return redirect("portal:key_detail", key_id=key.pk)
+            return _details(request, get_key_for_user(request.user, key_id))
+    return _details(request, key, move_form=form)
