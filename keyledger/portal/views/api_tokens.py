@@ -9,16 +9,19 @@ from django.views.decorators.cache import never_cache
 
 from keyledger.access import get_token_for_user, require, tokens_for_user
 from keyledger.api import actions
+from keyledger.api.models import ApiToken
 from keyledger.audit.actor import Actor
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.api_tokens import NewTokenForm
 from keyledger.portal.forms.errors import add_action_errors
 
 
-def _page(request: HttpRequest, form: NewTokenForm, *, created=None, secret: str = "", status: int = 200):
+def _page(
+    request: HttpRequest, form: NewTokenForm, *, created: ApiToken | None = None, secret: str = ""
+) -> HttpResponse:
     tokens = tokens_for_user(request.user).select_related("created_by")
     context = {"tokens": tokens, "form": form, "created": created, "secret": secret}
-    return render(request, "portal/api_tokens/list.html", context, status=status)
+    return render(request, "portal/api_tokens/list.html", context)
 
 
 # never_cache: the response that shows a new token's secret must not be kept by any cache.
@@ -42,7 +45,7 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
         else:
             # Shown in this response only: it is stored hashed and cannot be shown again.
             return _page(request, NewTokenForm(), created=token, secret=secret)
-    return _page(request, form, status=422)
+    return _page(request, form)
 
 
 @login_required
