@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from keyledger.api.actions import create_token
 from keyledger.audit.actor import Actor
+from keyledger.keys.actions import source_keys
+from keyledger.keys.models import Product
 from keyledger.testing.tree import Tree
 from keyledger.testing.urls import Route, portal_routes
 
@@ -75,6 +77,16 @@ VICTIM_OBJECTS: dict[str, Callable[[dict], object]] = {
         )[0].pk
     ),
     "user_id": lambda v: v["user"].pk,
+    "key_id": lambda v: (
+        source_keys(
+            product=Product.objects.get(code="spmsp"),
+            quantity=1,
+            account=v["account"],
+            site=None,
+            fields={},
+            actor=Actor.system(),
+        )[0].pk
+    ),
 }
 
 # Names that only the victim's pages would show; none may appear on an outsider's page.
