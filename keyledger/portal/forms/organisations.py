@@ -34,7 +34,7 @@ class InviteMspForm(AddressForm):
     email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
     name = _text("Name", max_length=200, autocomplete="off")
     company = _text("Company", max_length=200)
-    region = _text("Region", required=False, help_text="")
+    region = _text("Region", required=False)
 
     field_order = ("email", "name", "company", "city", "state", "country", "postal_code", "region")
 
@@ -42,6 +42,9 @@ class InviteMspForm(AddressForm):
         super().__init__(*args, **kwargs)
         self.fields["region"].initial = distributor.region
         self.fields["region"].help_text = "MSPs are assigned to your region unless you say otherwise."
+        # The MSP completes its address when it follows the link; what is known now saves it typing.
+        for name in ("city", "country", "postal_code"):
+            self.fields[name].required = False
 
 
 class AgreementForm(OnboardingForm):
