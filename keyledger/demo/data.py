@@ -4,6 +4,7 @@ portal access, their customers). keyledger.demo.load turns it into rows through 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from keyledger.organisations.roles import Role
 
@@ -32,11 +33,28 @@ class Site:
 
 
 @dataclass(frozen=True)
+class Keys:
+    """One Add Key(s) request: one key per plan (keyledger.demo.history.PLANS), on the
+    account or on one of its sites; `edition` is what the products report when they call home."""
+
+    product: str
+    plans: tuple[str, ...]
+    site: str = ""
+    edition: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Account:
     name: str
     address: str = ""
     notes: str = ""
     sites: tuple[Site, ...] = ()
+    keys: tuple[Keys, ...] = ()
+
+
+def _gre(server: str, version: str = "Exchange Server 2019") -> dict[str, str]:
+    return {"exchange_server_name": server, "exchange_server_version": version}
 
 
 @dataclass(frozen=True)
@@ -107,13 +125,40 @@ DISTRIBUTORS = (
                             Site("Main Street Surgery", "12 Main Street, Manchester M2 4WU"),
                             Site("Riverside Clinic", "3 Quay Road, Salford M5 3AA"),
                         ),
+                        keys=(
+                            Keys("spmsp", ("steady",), site="Main Street Surgery", edition="server"),
+                            Keys(
+                                "spmsp",
+                                ("steady", "established", "deactivation_requested"),
+                                site="Main Street Surgery",
+                                edition="desktop",
+                            ),
+                            Keys(
+                                "spmsp",
+                                ("recent", "new", "unused"),
+                                site="Riverside Clinic",
+                                edition="desktop",
+                            ),
+                            Keys(
+                                "imagemanager", ("steady",), fields={"shadowstream": 5, "intelligentftp": 2}
+                            ),
+                        ),
                     ),
                     Account(
                         "Brightwater Legal",
                         address="40 King Street, Manchester M2 6BA",
                         sites=(Site("Head Office", "40 King Street, Manchester M2 6BA"),),
+                        keys=(
+                            Keys("spmsp", ("steady", "deactivated"), site="Head Office", edition="server"),
+                            Keys("gre", ("established",), site="Head Office", fields=_gre("BWL-EXCH01")),
+                            Keys("spmsp", ("critical",), site="Head Office", edition="vm"),
+                        ),
                     ),
-                    Account("Copperfield Bakery", notes="One server in the back office."),
+                    Account(
+                        "Copperfield Bakery",
+                        notes="One server in the back office.",
+                        keys=(Keys("spmsp", ("reactivated",), edition="sbs"),),
+                    ),
                 ),
             ),
             Msp(
@@ -125,8 +170,27 @@ DISTRIBUTORS = (
                 portal="active",
                 admin=Person(f"bluebird@{DOMAIN}", "Blake Bird", what="Bluebird Managed IT, another MSP"),
                 accounts=(
-                    Account("Fenwick Architects", sites=(Site("Studio", "8 Park Row, Leeds LS1 5HD"),)),
-                    Account("Greenfield Primary School", address="Church Lane, Otley LS21 1AA"),
+                    Account(
+                        "Fenwick Architects",
+                        sites=(Site("Studio", "8 Park Row, Leeds LS1 5HD"),),
+                        keys=(
+                            Keys("spmsp", ("steady", "steady", "offline"), site="Studio", edition="desktop"),
+                            Keys(
+                                "imagemanager",
+                                ("recent",),
+                                site="Studio",
+                                fields={"headstart": 3, "shadowstream": 2},
+                            ),
+                        ),
+                    ),
+                    Account(
+                        "Greenfield Primary School",
+                        address="Church Lane, Otley LS21 1AA",
+                        keys=(
+                            Keys("spmsp", ("established", "reactivation_requested"), edition="server"),
+                            Keys("spmsp", ("unused", "unused")),
+                        ),
+                    ),
                 ),
             ),
             Msp(
@@ -141,6 +205,10 @@ DISTRIBUTORS = (
                         "Harlow Logistics",
                         notes="Managed by Northwind: Cobalt has no portal access.",
                         sites=(Site("Depot North"), Site("Depot South")),
+                        keys=(
+                            Keys("spmsp", ("steady", "critical"), site="Depot North", edition="server"),
+                            Keys("spmsp", ("recent",), site="Depot South", edition="vm"),
+                        ),
                     ),
                 ),
             ),
@@ -161,7 +229,9 @@ DISTRIBUTORS = (
                 postal_code="EH1 1YZ",
                 portal="withdrawn",
                 admin=Person(f"fjord@{DOMAIN}", "Finn Fjord"),
-                accounts=(Account("Kelpie Distillery"),),
+                accounts=(
+                    Account("Kelpie Distillery", keys=(Keys("spmsp", ("steady",), edition="server"),)),
+                ),
             ),
         ),
     ),
@@ -180,7 +250,21 @@ DISTRIBUTORS = (
                 country="Australia",
                 postal_code="4000",
                 portal="none",
-                accounts=(Account("Ironbark Mining", sites=(Site("Perth Office"), Site("Kalgoorlie Pit"))),),
+                accounts=(
+                    Account(
+                        "Ironbark Mining",
+                        sites=(Site("Perth Office"), Site("Kalgoorlie Pit")),
+                        keys=(
+                            Keys("spmsp", ("steady", "steady"), site="Perth Office", edition="server"),
+                            Keys(
+                                "gre",
+                                ("new",),
+                                site="Kalgoorlie Pit",
+                                fields=_gre("IRONBARK-EX1", "Exchange Server 2016"),
+                            ),
+                        ),
+                    ),
+                ),
             ),
             Msp(
                 name="Emu Computing",
@@ -189,7 +273,15 @@ DISTRIBUTORS = (
                 country="Australia",
                 postal_code="5000",
                 portal="none",
-                accounts=(Account("Jacaranda Hotels"),),
+                accounts=(
+                    Account(
+                        "Jacaranda Hotels",
+                        keys=(
+                            Keys("spmsp", ("established", "deactivated"), edition="desktop"),
+                            Keys("imagemanager", ("unused",), fields={"intelligentftp": 10}),
+                        ),
+                    ),
+                ),
             ),
         ),
     ),

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 
 from keyledger.audit.actor import Actor, Channel
 from keyledger.customers import actions as customer_actions
-from keyledger.demo import data
+from keyledger.demo import data, history
+from keyledger.keys.models import Product
 from keyledger.organisations import actions as org_actions
 from keyledger.organisations.emails import invitation_url
 from keyledger.organisations.models import Organisation, TermsVersion, User
@@ -96,6 +98,8 @@ class _Builder:
         self.system = Actor.system(Channel.CLI)
         self.terms: TermsVersion | None = None
         self.waiting: list[tuple[str, str]] = []
+        self.sourcings: list[history.Sourcing] = []
+        self.products = {product.code: product for product in Product.objects.all()}
 
     def build(self) -> list[tuple[str, str]]:
         vendor = org_actions.create_vendor(name=data.VENDOR_NAME, actor=self.system)
@@ -107,6 +111,7 @@ class _Builder:
         self.terms = current_terms() or org_actions.publish_terms(text=data.TERMS_TEXT, actor=as_staff)
         for distributor in data.DISTRIBUTORS:
             self._distributor(vendor, distributor, as_staff)
+        history.play(self.sourcings, now=timezone.now())
         return self.waiting
 
     def _accept(self, token: str, person: data.Person) -> User:
@@ -182,7 +187,21 @@ class _Builder:
             account = customer_actions.create_account(
                 msp=msp, name=spec.name, address=spec.address, notes=spec.notes, actor=actor
             )
-            for site in spec.sites:
-                customer_actions.create_site(
+            sites = {
+                site.name: customer_actions.create_site(
                     account=account, name=site.name, address=site.address, notes=site.notes, actor=actor
+                )
+                for site in spec.sites
+            }
+            for keys in spec.keys:
+                self.sourcings.append(
+                    history.Sourcing(
+                        account=account,
+                        site=sites[keys.site] if keys.site else None,
+                        product=self.products[keys.product],
+                        plans=keys.plans,
+                        actor=actor,
+                        edition=keys.edition,
+                        fields=keys.fields,
+                    )
                 )

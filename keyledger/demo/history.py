@@ -1,0 +1,169 @@
+"""A past for product keys: sourced weeks ago, activated, calling home every day, some gone
+silent, some deactivated and reactivated. Everything happens in time order through the
+real actions and services with explicit times (source_keys, Deactivate, Reactivate, the
+call-home service, the worker's sweep), so the events, billing and reports are those the real
+flows would have produced. The clock is never changed."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from keyledger.audit.actor import Actor
+from keyledger.customers.models import Account, Site
+from keyledger.demo.fleet import Machine, machine_for, machine_name
+from keyledger.keys import actions as key_actions
+from keyledger.keys import sweeper
+from keyledger.keys.models import Product, ProductKey
+
+# The real sweeper runs every minute; twice a day is exact enough for a past measured in days.
+SWEEP_EVERY = timedelta(hours=12)
+# Products call home daily. Further back than this, every other day is the same history
+# (a call that changes nothing writes no event; 48 hours stay inside the critical threshold)
+# at half the cost.
+DAILY_FOR_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A key's life, in days before now. deactivate/reactivate 0: clicked after the last call
+    home, so the request is still pending."""
+
+    sourced: int
+    activated: int | None = None
+    silent_since: int = 0  # the day of the last call home
+    deactivate: int | None = None
+    reactivate: int | None = None
+
+    @property
+    def stops_after_deactivation(self) -> bool:
+        # A product deactivated for good is uninstalled; one to be reactivated keeps asking.
+        return self.deactivate is not None and self.reactivate is None and self.deactivate > 0
+
+
+PLANS = {
+    "steady": Plan(sourced=88, activated=86),
+    "established": Plan(sourced=60, activated=57),
+    "recent": Plan(sourced=12, activated=10),
+    "new": Plan(sourced=3, activated=1),
+    "unused": Plan(sourced=20),
+    "critical": Plan(sourced=62, activated=60, silent_since=4),
+    "offline": Plan(sourced=84, activated=80, silent_since=36),
+    "deactivated": Plan(sourced=88, activated=85, deactivate=47),
+    "reactivated": Plan(sourced=88, activated=84, deactivate=44, reactivate=21),
+    "deactivation_requested": Plan(sourced=70, activated=68, deactivate=0),
+    "reactivation_requested": Plan(sourced=88, activated=82, deactivate=30, reactivate=0),
+}
+DEACTIVATING_PLANS = frozenset(name for name, plan in PLANS.items() if plan.deactivate is not None)
+DAYS = max(plan.sourced for plan in PLANS.values())
+
+
+@dataclass
+class Sourcing:
+    """One Add Key(s) request of the demo: one key per plan."""
+
+    account: Account
+    site: Site | None
+    product: Product
+    plans: tuple[str, ...]
+    actor: Actor
+    edition: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class Timeline:
+    """Steps run in time order; a step may schedule later ones."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self._queue: list[tuple[datetime, int, Callable[[datetime], None]]] = []
+        self._order = itertools.count()
+
+    def at(self, when: datetime, step: Callable[[datetime], None]) -> None:
+        if when <= self.now:
+            heapq.heappush(self._queue, (when, next(self._order), step))
+
+    def run(self) -> None:
+        while self._queue:
+            when, _, step = heapq.heappop(self._queue)
+            step(when)
+
+
+def _minutes(text: str, low: int, high: int) -> int:
+    """A stable spread of times of day (the demo is the same on every run, but not uniform)."""
+    return low + zlib.crc32(text.encode()) % (high - low)
+
+
+def _sweep(now: datetime) -> None:
+    sweeper.sweep(now=now)  # what `keyledger worker` does every minute
+
+
+def play(sourcings: list[Sourcing], *, now: datetime) -> list[Machine]:
+    """Write the history of the demo's keys, ending at `now`. Returns the machines (all
+    keys that were ever activated), for anyone who wants them to keep calling home."""
+    timeline = Timeline(now)
+    machines: list[Machine] = []
+    start = now - timedelta(days=DAYS + 1)
+    sweep_at = start
+    while sweep_at <= now:
+        timeline.at(sweep_at, _sweep)
+        sweep_at += SWEEP_EVERY
+    timeline.at(now, _sweep)
+    for number, sourcing in enumerate(sourcings):
+        # One request for all its keys: as long ago as the oldest of them needs.
+        sourced = max(PLANS[name].sourced for name in sourcing.plans)
+        when = now - timedelta(days=sourced, minutes=_minutes(f"source{number}", 600, 900))
+        timeline.at(when, lambda at, s=sourcing: _source(timeline, s, at, machines))
+    timeline.run()
+    return machines
+
+
+def _source(timeline: Timeline, sourcing: Sourcing, at: datetime, machines: list[Machine]) -> None:
+    keys = key_actions.source_keys(
+        product=sourcing.product,
+        quantity=len(sourcing.plans),
+        account=sourcing.account,
+        site=sourcing.site,
+        fields=sourcing.fields,
+        actor=sourcing.actor,
+        now=at,
+    )
+    taken = ProductKey.objects.filter(account=sourcing.account, product=sourcing.product).count() - len(keys)
+    for number, (key, plan_name) in enumerate(zip(keys, sourcing.plans, strict=True), start=taken + 1):
+        plan = PLANS[plan_name]
+        if plan.activated is None:
+            continue
+        name = sourcing.fields.get("exchange_server_name") or machine_name(
+            sourcing.account.name, sourcing.product.code, sourcing.edition, number
+        )
+        machine = machine_for(key, name=name, edition=sourcing.edition)
+        machines.append(machine)
+        _schedule(timeline, key, machine, plan, sourcing.actor)
+
+
+def _schedule(timeline: Timeline, key: ProductKey, machine: Machine, plan: Plan, actor: Actor) -> None:
+    now = timeline.now
+    offset = _minutes(key.key, 60, 600)  # each product calls home at its own time of day
+
+    def day(days_ago: int, minutes: int = 0) -> datetime:
+        return now - timedelta(days=days_ago, minutes=offset + minutes)
+
+    assert plan.activated is not None
+    last_day = plan.deactivate if plan.stops_after_deactivation else plan.silent_since
+    for days_ago in range(plan.activated, last_day - 1, -1):
+        # The first and last calls, and those that make a request final, are never skipped.
+        marked = days_ago in (plan.activated, last_day, plan.deactivate, plan.reactivate)
+        if marked or days_ago <= DAILY_FOR_DAYS or (plan.activated - days_ago) % 2 == 0:
+            timeline.at(day(days_ago), lambda at: machine.call_home_at(at))
+    # Clicked half an hour before the day's call home, which makes it final; on day 0, after it.
+    if plan.deactivate is not None:
+        when = day(plan.deactivate, 30) if plan.deactivate else now - timedelta(minutes=5)
+        timeline.at(when, lambda at: key_actions.request_deactivation(key=key, actor=actor, now=at))
+    if plan.reactivate is not None:
+        when = day(plan.reactivate, 30) if plan.reactivate else now - timedelta(minutes=4)
+        timeline.at(when, lambda at: key_actions.request_reactivation(key=key, actor=actor, now=at))

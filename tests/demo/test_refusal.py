@@ -1,0 +1,23 @@
+"""The demo refuses any database that holds something else, and then writes nothing."""
+
+import pytest
+from django.core.management import CommandError
+
+from keyledger.organisations.models import Organisation
+from tests.demo.helpers import row_counts, run_demo
+
+
+def test_refused_on_a_database_with_other_data(tree):
+    before = row_counts()
+    with pytest.raises(CommandError, match=r"holds \d+ user\(s\) outside @demo.keyledger.test"):
+        run_demo()
+    assert row_counts() == before
+    assert not Organisation.objects.filter(name="Keyledger Demo Vendor").exists()
+
+
+def test_refused_under_another_vendor_even_without_users(db):
+    Organisation.objects.create(kind=Organisation.Kind.VENDOR, name="Real Vendor Ltd")
+    before = row_counts()
+    with pytest.raises(CommandError, match="organisations the demo did not create"):
+        run_demo()
+    assert row_counts() == before
