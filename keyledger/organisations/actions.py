@@ -342,6 +342,35 @@ def _revoke_pending_invitations(org: Organisation) -> int:
 
 
 @transaction.atomic
+def resend_invitation(*, organisation: Organisation, actor: Actor) -> tuple[Invitation, str]:
+    """A fresh link for an organisation whose first login is still pending (e.g. the link
+    expired or the email was lost); the old link stops working."""
+    if organisation.portal_access != Access.INVITED:
+        raise ValidationError("This organisation has no pending invitation to send again.")
+    if organisation.kind == Kind.MSP:
+        _check_may_invite(organisation.parent)
+    latest = (
+        organisation.invitations.filter(
+            purpose__in=[Invitation.Purpose.FIRST_LOGIN, Invitation.Purpose.MSP_INVITE], used_at__isnull=True
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if latest is None:
+        raise ValidationError("This organisation has no pending invitation to send again.")
+    _revoke_pending_invitations(organisation)
+    _check_email_free(latest.email)
+    return _issue_invitation(
+        organisation=organisation,
+        purpose=latest.purpose,
+        email=latest.email,
+        full_name=latest.full_name,
+        role=latest.role,
+        actor=actor,
+    )
+
+
+@transaction.atomic
 def withdraw_portal_access(*, msp: Organisation, actor: Actor) -> Organisation:
     """Lock an MSP's users out; its accounts, sites and keys stay, and the distributor manages them."""
     if msp.kind != Kind.MSP:

@@ -222,3 +222,36 @@ def test_publishing_numbers_the_versions_and_files_them_under_the_vendor(tree):
     assert row.organisation == tree.vendor and row.changes["version"] == 3
     with pytest.raises(ValidationError):
         actions.publish_terms(text="  ", actor=actor_for(tree.vendor_admin))
+
+
+def test_an_expired_first_login_can_be_sent_again(
+    tree, time_machine, mailoutbox, django_capture_on_commit_callbacks
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    org, first, old_token = actions.create_distributor(
+        parent=tree.vendor,
+        name="Eastwood",
+        region="NA",
+        admin_email="erin@eastwood.test",
+        admin_name="Erin",
+        actor=actor_for(tree.vendor_admin),
+    )
+    time_machine.shift(timedelta(days=8))
+    with django_capture_on_commit_callbacks(execute=True):
+        again, token = actions.resend_invitation(organisation=org, actor=actor_for(tree.vendor_admin))
+    first.refresh_from_db()
+    assert first.revoked_at is not None
+    assert (again.email, again.full_name, again.purpose) == ("erin@eastwood.test", "Erin", "first_login")
+    assert mailoutbox[-1].to == ["erin@eastwood.test"] and token in mailoutbox[-1].body
+    with pytest.raises(ValidationError) as exc:
+        accept(old_token, tree, details=None)
+    assert exc.value.code == "revoked"
+    assert accept(token, tree, details=None).organisation == org
+
+
+def test_nothing_to_resend_once_accepted(tree, invited):
+    msp, _, token = invited
+    accept(token, tree)
+    msp.refresh_from_db()
+    with pytest.raises(ValidationError, match="no pending invitation"):
+        actions.resend_invitation(organisation=msp, actor=actor_for(tree.dist_a_admin))

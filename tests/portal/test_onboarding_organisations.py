@@ -337,3 +337,21 @@ def test_grant_is_refused_when_the_agreement_does_not_allow_it(tree, client_for)
     client.post(url("withdraw_portal_access", organisation_id=tree.msp_b1.pk))
     response = client.post(url("grant_portal_access", organisation_id=tree.msp_b1.pk))
     assert response.status_code == 403 and "does not allow" in response.text
+
+
+def test_resend_invitation_from_the_detail_page(
+    tree, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    client = client_for(tree.dist_a_admin)
+    client.post(
+        url("invite_msp", organisation_id=tree.dist_a.pk),
+        {"email": "o@falcon.test", "name": "Fay", "company": "Falcon IT"},
+    )
+    msp = Organisation.objects.get(name="Falcon IT")
+    page = client.get(url("organisation", organisation_id=msp.pk)).text
+    assert "Resend invitation" in page and "Grant portal access" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("resend_invitation", organisation_id=msp.pk), follow=True)
+    assert flashes(response) == ["A new invitation went to o@falcon.test; the old link no longer works."]
+    assert mailoutbox[-1].to == ["o@falcon.test"]
+    assert msp.invitations.filter(revoked_at__isnull=True).count() == 1

@@ -25,6 +25,11 @@ urlpatterns = [
         organisations.withdraw_portal_access,
         name="withdraw_portal_access",
     ),
+    path(
+        "organisations/<int:organisation_id>/resend-invitation/",
+        organisations.resend_invitation,
+        name="resend_invitation",
+    ),
     path("organisations/<int:organisation_id>/invite-user/", users.invite_user, name="invite_user"),
     path("users/", users.users, name="users"),
     path("users/<int:user_id>/", users.user_detail, name="user"),

@@ -85,9 +85,10 @@ def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
         "can_edit_agreement": request.user.is_vendor_staff and org.kind == Kind.DISTRIBUTOR,
         "can_grant": below_own
         and is_msp
-        and org.portal_access != Access.ACTIVE
+        and org.portal_access in (Access.NONE, Access.WITHDRAWN)
         and org.parent.may_invite_msps,
         "can_withdraw": below_own and is_msp and org.portal_access in (Access.INVITED, Access.ACTIVE),
+        "can_resend": below_own and org.portal_access == Access.INVITED,
     }
     return render(request, "portal/onboarding/organisation.html", context)
 
@@ -273,3 +274,22 @@ def withdraw_portal_access(request: HttpRequest, organisation_id: int) -> HttpRe
             )
         return redirect(back)
     return render(request, "portal/onboarding/withdraw_access.html", {"msp": msp, "back_url": back})
+
+
+@login_required
+def resend_invitation(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    require(request.user, Permission.MANAGE_ORGANISATIONS)
+    org = get_organisation_for_user(request.user, organisation_id)
+    back = _detail_url(org)
+    if refusal := _access_refusal(request, org):
+        return refusal
+    if request.method == "POST":
+        try:
+            invitation, _ = actions.resend_invitation(organisation=org, actor=Actor.from_request(request))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, f"A new invitation went to {invitation.email}; the old link no longer works."
+            )
+    return redirect(back)
