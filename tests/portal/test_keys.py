@@ -166,7 +166,7 @@ def test_each_status_has_its_label_and_badge(tree, client_for):
     def badge(key):
         return re.search(r'<span class="(badge[^"]*)">([^<]+)</span>', body.split(key.key)[1]).groups()
 
-    assert badge(unused) == ("badge ", "Not activated")
+    assert badge(unused) == ("badge off", "Not activated")
     assert badge(ok) == ("badge ok", "OK")
     assert badge(critical) == ("badge warn", "Critical")
     assert badge(requested) == ("badge warn", "Deactivation requested \u2013 still active")

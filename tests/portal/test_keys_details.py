@@ -100,7 +100,7 @@ def test_activation_details_of_imagemanager_and_gre_keys_show_their_own_fields(t
     assert "<dt>HeadStart Restore</dt><dd>0 jobs licensed, 0 in use</dd>" in image_body
     assert "<dt>Exchange Server Name</dt><dd>MAIL01</dd>" in gre_body
     assert "<dt>Exchange Server Version</dt><dd>Exchange 2016</dd>" in gre_body
-    assert '<span class="badge " id="key-status">Not activated</span>' in gre_body
+    assert '<span class="badge off" id="key-status">Not activated</span>' in gre_body
     # Neither product has editions, nor can its keys be deactivated.
     assert "<dt>Edition</dt>" not in gre_body
     assert "keys are not deactivated or reactivated" in gre_body

@@ -48,7 +48,7 @@ State = ProductKey.State
 # The status badge of each state: green while it runs, amber while it needs attention or a
 # request waits for the next call home, red once it is stopped, grey before it ever ran.
 BADGES: dict[str, str] = {
-    State.UNUSED: "",
+    State.UNUSED: "off",
     State.OK: "ok",
     State.CRITICAL: "warn",
     State.DEACTIVATION_REQUESTED: "warn",
