@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # django-ninja's own Swagger UI files, so /api/v1/docs works under the strict CSP.
+    "ninja",
     "keyledger.organisations",
     "keyledger.audit",
     "keyledger.customers",

@@ -1,11 +1,35 @@
 """The REST API under /api/v1/, described at /api/v1/openapi.json."""
 
+from typing import Any
+
 from ninja import NinjaAPI
+from ninja.openapi.schema import OpenAPISchema
 
 from keyledger.api import call_home, errors
 from keyledger.api.routers import customers, keys, organisations
 
-api = NinjaAPI(
+
+class KeyledgerAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(**kwargs)
+        for methods in schema["paths"].values():
+            for operation in methods.values():
+                if "responses" in operation:
+                    operation["responses"] = _one_entry_per_status(operation["responses"])
+        return schema
+
+
+def _one_entry_per_status(responses: dict[Any, Any]) -> dict[str, Any]:
+    """ninja keys its own responses by int and documents openapi_extra's by str: 200 and "200"
+    would both be written as "200", a duplicate key that strict readers (Swagger UI) refuse.
+    The explicitly documented entry wins."""
+    merged: dict[str, Any] = {}
+    for status, entry in sorted(responses.items(), key=lambda item: isinstance(item[0], str)):
+        merged[str(status)] = entry
+    return merged
+
+
+api = KeyledgerAPI(
     title="Keyledger API",
     version="1",
     description=(
