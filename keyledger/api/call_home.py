@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic import ValidationError as PydanticValidationError
@@ -193,7 +192,7 @@ def _bad_request(exc: PydanticValidationError, nonce: Any) -> HttpResponse:
     )
 
 
-def _answer(outcome: Outcome, nonce: str, now: datetime) -> HttpResponse:
+def _answer(outcome: Outcome, nonce: str) -> HttpResponse:
     key = outcome.key
     lease = key.lease_expires_at if outcome.active else None
     return signed(
@@ -202,7 +201,7 @@ def _answer(outcome: Outcome, nonce: str, now: datetime) -> HttpResponse:
             "status": "active" if outcome.active else "deactivated",
             "lease_expires_at": _timestamp(lease) if lease else None,
             "next_call_home_after": settings.KEYLEDGER_CALL_HOME_INTERVAL_SECONDS,
-            "server_time": _timestamp(now),
+            "server_time": _timestamp(outcome.at),
             "nonce": nonce,
         }
     )
@@ -254,11 +253,8 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
         os=body.os,
         jobs_in_use=body.jobs_in_use,
     )
-    now = timezone.now()
     try:
-        outcome = call_home(
-            report=report, actor=Actor(ip=client_ip(request), channel=Channel.PRODUCT), now=now
-        )
+        outcome = call_home(report=report, actor=Actor(ip=client_ip(request), channel=Channel.PRODUCT))
     except Refusal as refusal:
         return _refuse(
             refusal.status,
@@ -267,7 +263,7 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
             field=refusal.field,
             nonce=body.nonce,
         )
-    return _answer(outcome, body.nonce, now)
+    return _answer(outcome, body.nonce)
 
 
 @router.get(

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
@@ -72,6 +73,7 @@ class InvalidField(Refusal):
 class Outcome:
     key: ProductKey
     active: bool
+    at: datetime  # the time of the call as recorded on the key
 
 
 def _check_report(key: ProductKey, report: Report) -> dict[str, Any]:
@@ -122,13 +124,16 @@ def _bind(report: Report, now: datetime) -> dict[str, Any]:
     }
 
 
-def call_home(*, report: Report, actor: Actor, now: datetime) -> Outcome:
+def call_home(*, report: Report, actor: Actor, now: datetime | None = None) -> Outcome:
+    """The key's answer to `report`. Without `now` the call is recorded at the current time,
+    read under the key's lock when the call changes its state."""
     key = ProductKey.objects.select_related("product").filter(key=report.key).first()
     if key is None:
         raise UnknownKey("No product key like this exists.", field="key")
     reported = _check_report(key, report)
     if key.state == State.OK and _same_machine(key, report) and reported["edition"] == key.edition:
-        changes = {**reported, "last_call_home_at": now, "critical_due_at": states.due_at(State.OK, now)}
+        at = now or timezone.now()
+        changes = {**reported, "last_call_home_at": at, "critical_due_at": states.due_at(State.OK, at)}
         # The guard also fails when the key was deactivated and rebound meanwhile (activated_at).
         updated = ProductKey.objects.filter(
             pk=key.pk, state=State.OK, edition=key.edition, activated_at=key.activated_at
@@ -136,13 +141,16 @@ def call_home(*, report: Report, actor: Actor, now: datetime) -> Outcome:
         if updated == 1:
             for name, value in changes.items():
                 setattr(key, name, value)
-            return Outcome(key=key, active=True)
+            return Outcome(key=key, active=True, at=at)
     return _call_home_locked(key_id=key.pk, report=report, actor=actor, now=now)
 
 
 @transaction.atomic
-def _call_home_locked(*, key_id: int, report: Report, actor: Actor, now: datetime) -> Outcome:
+def _call_home_locked(*, key_id: int, report: Report, actor: Actor, now: datetime | None) -> Outcome:
     key = ProductKey.objects.select_for_update(of=("self",)).select_related("product", "msp").get(pk=key_id)
+    # The time is read under the lock: a change that committed while this call waited for
+    # the lock must come first in the key's events, whose order billing replays.
+    now = now or timezone.now()
     reported = _check_report(key, report)
     seen = {**reported, "last_call_home_at": now}
     old = key.state
@@ -156,7 +164,7 @@ def _call_home_locked(*, key_id: int, report: Report, actor: Actor, now: datetim
     elif old == State.DEACTIVATED:
         if _same_machine(key, report):
             ProductKey.objects.filter(pk=key.pk, state=old).update(**seen)
-        return Outcome(key=key, active=False)
+        return Outcome(key=key, active=False, at=now)
     elif not _same_machine(key, report):
         raise KeyInUse("This key is active on another machine.", field="machine")
     elif old == State.CRITICAL:
@@ -170,11 +178,11 @@ def _call_home_locked(*, key_id: int, report: Report, actor: Actor, now: datetim
         ProductKey.objects.filter(pk=key.pk, state=old).update(**seen)
         for name, value in seen.items():
             setattr(key, name, value)
-        return Outcome(key=key, active=key.is_active)
+        return Outcome(key=key, active=key.is_active, at=now)
     edition_before = key.edition
     states.apply(key, transition, actor=actor, now=now, **changes)
     audit = {"state": [old, key.state], "machine": report.machine_name}
     if key.edition != edition_before:
         audit["edition"] = [edition_before, key.edition]
     record(actor=actor, action=f"key.{transition.name}", organisation=key.msp, obj=key, changes=audit)
-    return Outcome(key=key, active=key.is_active)
+    return Outcome(key=key, active=key.is_active, at=now)

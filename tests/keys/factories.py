@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.utils import timezone
-
 from keyledger.audit.actor import Actor, Channel
 from keyledger.customers.models import Account, Site
 from keyledger.keys import actions
@@ -63,9 +61,7 @@ def report(key: ProductKey, *, machine: dict[str, str] = MACHINE, **overrides: A
 def call(
     key: ProductKey, *, machine: dict[str, str] = MACHINE, now: datetime | None = None, **overrides: Any
 ) -> Outcome:
-    return call_home(
-        report=report(key, machine=machine, **overrides), actor=PRODUCT_ACTOR, now=now or timezone.now()
-    )
+    return call_home(report=report(key, machine=machine, **overrides), actor=PRODUCT_ACTOR, now=now)
 
 
 def reload(key: ProductKey) -> ProductKey:

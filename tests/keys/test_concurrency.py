@@ -1,0 +1,120 @@
+"""Deactivate racing a call home, from two connections at once, round after round.
+
+Real threads, each with its own database connection, on PostgreSQL (row locks and
+compare-and-set) and on SQLite (write transactions are IMMEDIATE, so they queue; the test
+copies its in-memory database to a file, because threads sharing an in-memory database
+share one cache and its table locks, which no production deployment does). Whichever
+wins, the key ends in one state that agrees with what the product was told, and its
+events replay to that state."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from keyledger.audit.actor import Actor
+from keyledger.keys import actions
+from keyledger.keys.models import KeyEvent, ProductKey
+from keyledger.keys.sweeper import sweep
+from keyledger.testing.tree import build_tree
+from tests.keys.factories import MACHINE, call, reload, replayed_state, source
+
+State = ProductKey.State
+ROUNDS = 200
+
+
+@pytest.fixture
+def shared_database(transactional_db, django_db_serialized_rollback, tmp_path):
+    """Gives each thread that calls it its own connection to one database. The data the
+    migrations install (the catalog) is restored first: transactional tests flush it."""
+    original = connections["default"]
+    if connection.vendor != "sqlite" or not original.is_in_memory_db():
+        yield lambda: None
+        return
+    path = tmp_path / "race.sqlite3"
+    original.ensure_connection()
+    copy = sqlite3.connect(path)
+    original.connection.backup(copy)
+    copy.close()
+    settings_dict = {**original.settings_dict, "NAME": str(path)}
+
+    def connect() -> None:
+        connections["default"] = type(original)(settings_dict, alias="default")
+
+    connect()
+    yield connect
+    connections["default"].close()
+    connections["default"] = original
+
+
+def race(connect: Callable[[], None], *steps: Callable[[], Any]) -> list[Any]:
+    """Run the steps at the same moment in threads of their own; their results, or errors."""
+    barrier = threading.Barrier(len(steps))
+    results: list[Any] = [None] * len(steps)
+
+    def run(index: int, step: Callable[[], Any]) -> None:
+        try:
+            connect()
+            barrier.wait()
+            results[index] = step()
+        except Exception as exc:
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(steps)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
+    return results
+
+
+@pytest.mark.postgres_only
+def test_deactivate_racing_a_call_home_ends_consistent_every_round(shared_database):
+    tree = build_tree()
+    actor = Actor(user=tree.msp_a1_admin)
+    keys = [source(account=tree.account_a1)[0] for _ in range(ROUNDS)]
+    for key in keys:
+        call(key)
+    outcomes: Counter[str] = Counter()
+    for key in keys:
+        deactivated, answer = race(
+            shared_database,
+            lambda key=key: actions.request_deactivation(key=key, actor=actor),
+            lambda key=key: call(key, machine=MACHINE),
+        )
+        assert isinstance(deactivated, ProductKey), deactivated
+        assert not isinstance(answer, Exception), answer
+        stored = reload(key)
+        if answer.active:
+            # The call home came first: the deactivation waits for the next one.
+            assert stored.state == State.DEACTIVATION_REQUESTED
+        else:
+            assert stored.state == State.DEACTIVATED
+        assert replayed_state(stored) == stored.state
+        outcomes[stored.state] += 1
+    assert sum(outcomes.values()) == ROUNDS
+    assert KeyEvent.objects.filter(new_state=State.DEACTIVATION_REQUESTED).count() == ROUNDS
+    assert connection.vendor in ("sqlite", "postgresql")
+
+
+@pytest.mark.postgres_only
+def test_two_sweepers_never_claim_the_same_key(shared_database, settings):
+    tree = build_tree()
+    settings.KEYLEDGER_CRITICAL_HOURS = 1
+    keys = [k for _ in range(10) for k in source(account=tree.account_a1, quantity=10)]
+    for key in keys:
+        call(key, machine={"name": key.key, "hardware_id": key.key, "software_id": key.key})
+    ProductKey.objects.update(critical_due_at=ProductKey.objects.first().last_call_home_at)
+    first, second = race(shared_database, lambda: sweep(batch=7), lambda: sweep(batch=7))
+    claimed = [k.pk for k in first.turned_critical] + [k.pk for k in second.turned_critical]
+    assert sorted(claimed) == sorted(k.pk for k in keys)
+    assert KeyEvent.objects.filter(new_state=State.CRITICAL).count() == len(keys)
