@@ -402,3 +402,16 @@ def test_a_key_does_not_move_to_another_msp(tree, client_for):
     assert response.status_code == 200
     assert "Select a valid choice" in text(response)
     assert reload(key).account == tree.account_a1
+
+
+def test_a_history_restore_gets_the_whole_page(tree, client_for):
+    # htmx pushed /keys/<id>/ when the details opened in the panel; going back to it later
+    # asks for the page itself.
+    (key,) = source(account=tree.account_a1)
+
+    body = text(
+        client_for(tree.msp_a1_member).get(detail_url(key), HTTP_HX_HISTORY_RESTORE_REQUEST="true", **HTMX)
+    )
+
+    assert "<html" in body
+    assert 'id="activation-details"' in body
