@@ -43,6 +43,7 @@ class Machine:
     edition: str | None = None
     os: str = "Windows Server 2022"
     jobs_in_use: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
 
     @property
     def version(self) -> str:
@@ -78,6 +79,7 @@ class Machine:
             os=self.os,
             jobs_in_use=dict(self.jobs_in_use),
         )
+        self.calls += 1
         return service.call_home(report=report, actor=PRODUCT_ACTOR, now=now)
 
 
@@ -159,6 +161,7 @@ class HttpClient:
         return True
 
     def call_home(self, machine: Machine) -> HttpAnswer:
+        machine.calls += 1
         nonce = secrets.token_hex(12)
         status, headers, body = self._request("/api/v1/call-home", json.dumps(machine.body(nonce)).encode())
         data = json.loads(body) if body else {}

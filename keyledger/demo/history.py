@@ -59,21 +59,25 @@ PLANS = {
     "deactivation_requested": Plan(sourced=70, activated=68, deactivate=0),
     "reactivation_requested": Plan(sourced=88, activated=82, deactivate=30, reactivate=0),
 }
-DEACTIVATING_PLANS = frozenset(name for name, plan in PLANS.items() if plan.deactivate is not None)
-DAYS = max(plan.sourced for plan in PLANS.values())
 
 
 @dataclass
 class Sourcing:
-    """One Add Key(s) request of the demo: one key per plan."""
+    """One Add Key(s) request: one key per plan, each key on its own machine."""
 
     account: Account
     site: Site | None
     product: Product
-    plans: tuple[str, ...]
+    plans: tuple[Plan, ...]
     actor: Actor
     edition: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
+    machine_names: tuple[str, ...] = ()  # one per plan; empty: named after the account
+
+    @property
+    def sourced(self) -> int:
+        # One request for all its keys: as long ago as the oldest of them needs.
+        return max(plan.sourced for plan in self.plans)
 
 
 class Timeline:
@@ -88,10 +92,12 @@ class Timeline:
         if when <= self.now:
             heapq.heappush(self._queue, (when, next(self._order), step))
 
-    def run(self) -> None:
+    def run(self, on_step: Callable[[datetime], None] | None = None) -> None:
         while self._queue:
             when, _, step = heapq.heappop(self._queue)
             step(when)
+            if on_step is not None:
+                on_step(when)
 
 
 def _minutes(text: str, low: int, high: int) -> int:
@@ -103,23 +109,25 @@ def _sweep(now: datetime) -> None:
     sweeper.sweep(now=now)  # what `keyledger worker` does every minute
 
 
-def play(sourcings: list[Sourcing], *, now: datetime) -> list[Machine]:
-    """Write the history of the demo's keys, ending at `now`. Returns the machines (all
-    keys that were ever activated), for anyone who wants them to keep calling home."""
+def play(
+    sourcings: list[Sourcing], *, now: datetime, on_step: Callable[[datetime], None] | None = None
+) -> list[Machine]:
+    """Write the history of the keys of `sourcings`, ending at `now`; `on_step` is told the
+    time reached after each step. Returns the machine of every key (those never activated
+    included), for callers that keep them calling home."""
+    if not sourcings:
+        return []
     timeline = Timeline(now)
     machines: list[Machine] = []
-    start = now - timedelta(days=DAYS + 1)
-    sweep_at = start
+    sweep_at = now - timedelta(days=max(s.sourced for s in sourcings))
     while sweep_at <= now:
         timeline.at(sweep_at, _sweep)
         sweep_at += SWEEP_EVERY
     timeline.at(now, _sweep)
     for number, sourcing in enumerate(sourcings):
-        # One request for all its keys: as long ago as the oldest of them needs.
-        sourced = max(PLANS[name].sourced for name in sourcing.plans)
-        when = now - timedelta(days=sourced, minutes=_minutes(f"source{number}", 600, 900))
+        when = now - timedelta(days=sourcing.sourced, minutes=_minutes(f"source{number}", 600, 900))
         timeline.at(when, lambda at, s=sourcing: _source(timeline, s, at, machines))
-    timeline.run()
+    timeline.run(on_step)
     return machines
 
 
@@ -134,16 +142,16 @@ def _source(timeline: Timeline, sourcing: Sourcing, at: datetime, machines: list
         now=at,
     )
     taken = ProductKey.objects.filter(account=sourcing.account, product=sourcing.product).count() - len(keys)
-    for number, (key, plan_name) in enumerate(zip(keys, sourcing.plans, strict=True), start=taken + 1):
-        plan = PLANS[plan_name]
-        if plan.activated is None:
-            continue
-        name = sourcing.fields.get("exchange_server_name") or machine_name(
-            sourcing.account.name, sourcing.product.code, sourcing.edition, number
+    for index, (key, plan) in enumerate(zip(keys, sourcing.plans, strict=True)):
+        name = (
+            (sourcing.machine_names[index] if sourcing.machine_names else "")
+            or sourcing.fields.get("exchange_server_name")
+            or machine_name(sourcing.account.name, sourcing.product.code, sourcing.edition, taken + index + 1)
         )
         machine = machine_for(key, name=name, edition=sourcing.edition)
         machines.append(machine)
-        _schedule(timeline, key, machine, plan, sourcing.actor)
+        if plan.activated is not None:
+            _schedule(timeline, key, machine, plan, sourcing.actor)
 
 
 def _schedule(timeline: Timeline, key: ProductKey, machine: Machine, plan: Plan, actor: Actor) -> None:

@@ -199,7 +199,7 @@ class _Builder:
                         account=account,
                         site=sites[keys.site] if keys.site else None,
                         product=self.products[keys.product],
-                        plans=keys.plans,
+                        plans=tuple(history.PLANS[name] for name in keys.plans),
                         actor=actor,
                         edition=keys.edition,
                         fields=keys.fields,
