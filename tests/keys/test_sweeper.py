@@ -1,3 +1,5 @@
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,6 +9,7 @@ from django.core.management import call_command
 from keyledger.audit.actor import Actor
 from keyledger.audit.models import AuditEntry
 from keyledger.keys import actions
+from keyledger.keys.management.commands import worker
 from keyledger.keys.models import KeyEvent, ProductKey
 from keyledger.keys.sweeper import sweep
 from tests.keys.factories import activated, call, reload, replayed_state, source
@@ -157,3 +160,22 @@ def test_the_worker_command_runs_one_sweep(keys_at_t0, capsys):
         call_command("worker", "--once")
     assert "3 key(s) turned Critical" in capsys.readouterr().out
     assert ProductKey.objects.filter(state=State.CRITICAL).count() == 3
+
+
+def test_the_worker_sweeps_until_it_is_told_to_stop(keys_at_t0, capsys, monkeypatch):
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(worker.time, "sleep", nap)
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    before = signal.getsignal(signal.SIGTERM)
+    with time_machine.travel(T0 + timedelta(days=4)):
+        call_command("worker", "--interval", "0.5")
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("3 key(s) turned Critical")
+    assert len(out) == 1 and len(naps) == 2
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -28,26 +28,31 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, batch: int, **options) -> None:
+        if once:
+            self._sweep(batch)
+            return
         self.stopping = False
-        if not once:
-            signal.signal(signal.SIGTERM, self._stop)
-            signal.signal(signal.SIGINT, self._stop)
-        while True:
-            close_old_connections()
-            result = sweep(batch=batch)
-            if result.count or once:
-                self.stdout.write(
-                    f"{len(result.turned_critical)} key(s) turned Critical, "
-                    f"{len(result.lease_expired)} deactivation(s) final at the end of the offline lease."
-                )
-            if once:
-                return
-            deadline = time.monotonic() + interval
-            while not self.stopping and time.monotonic() < deadline:
-                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
-            if self.stopping:
-                log.info("Worker stopped.")
-                return
+        previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            while not self.stopping:
+                self._sweep(batch)
+                # A long-running process: drop connections past CONN_MAX_AGE or broken meanwhile.
+                close_old_connections()
+                deadline = time.monotonic() + interval
+                while not self.stopping and time.monotonic() < deadline:
+                    time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        log.info("Worker stopped.")
+
+    def _sweep(self, batch: int) -> None:
+        result = sweep(batch=batch)
+        self.stdout.write(
+            f"{len(result.turned_critical)} key(s) turned Critical, "
+            f"{len(result.lease_expired)} deactivation(s) final at the end of the offline lease."
+        )
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
+        # Finish the sweep under way, then leave: no batch is cut short.
         self.stopping = True
