@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from keyledger.api import call_home, errors
-from keyledger.api.routers import customers, keys, organisations
+from keyledger.api.routers import customers, keys, organisations, users
 
 
 class KeyledgerAPI(NinjaAPI):
@@ -47,3 +47,4 @@ api.add_router("", call_home.router)
 api.add_router("", organisations.router)
 api.add_router("", customers.router)
 api.add_router("", keys.router)
+api.add_router("", users.router)

@@ -40,6 +40,9 @@ class ApiClient:
     def patch(self, path: str, body: Any = None, **kw: Any):
         return self.request("PATCH", path, body, **kw)
 
+    def put(self, path: str, body: Any = None, **kw: Any):
+        return self.request("PUT", path, body, **kw)
+
     def delete(self, path: str, **kw: Any):
         return self.request("DELETE", path, None, **kw)
 

@@ -37,6 +37,7 @@ OBJECT_PARAMS: dict[str, str] = {
     "account_id": "account",
     "site_id": "site",
     "key_id": "key",
+    "user_id": "user",
 }
 # Required body fields that name no object, and a valid value for each.
 BODY_VALUES: dict[str, Any] = {"product": "spmsp", "email": "outsider@example.test"}
@@ -68,6 +69,11 @@ def _resolve(schema: dict, document: dict) -> dict:
     return schema
 
 
+def _resolve_properties(schema: dict, document: dict) -> dict:
+    properties = {name: _resolve(prop, document) for name, prop in schema.get("properties", {}).items()}
+    return {**schema, "properties": properties}
+
+
 def operations() -> list[Operation]:
     document = api.get_openapi_schema(path_prefix="/api/v1/")
     found = []
@@ -81,7 +87,7 @@ def operations() -> list[Operation]:
                     path=path,
                     path_params=tuple(p["name"] for p in params if p["in"] == "path"),
                     query_params=tuple(p["name"] for p in params if p["in"] == "query"),
-                    body=_resolve(body, document) if body else None,
+                    body=_resolve_properties(_resolve(body, document), document) if body else None,
                 )
             )
     return found
@@ -119,7 +125,7 @@ def request_for(op: Operation, objects: dict[str, Any], victim: tuple[str, str] 
             if name in OBJECT_PARAMS:
                 body[name] = value("body", name)
             elif name in op.body.get("required", []):
-                body[name] = BODY_VALUES.get(name, _dummy(schema))
+                body[name] = BODY_VALUES.get(name.rsplit("_", 1)[-1], _dummy(schema))
     return url, query, body
 
 
@@ -161,6 +167,7 @@ def world(tree: Tree) -> dict[str, Any]:
         "account": t.account_a1,
         "site": t.site_a1,
         "key": keys["a1"],
+        "user": t.msp_a1_member,
     }
     own_msp_a1 = {**own_dist_a, "organisation": t.msp_a1}
     own_dist_b = {
@@ -169,6 +176,7 @@ def world(tree: Tree) -> dict[str, Any]:
         "account": t.account_b1,
         "site": t.site_b1,
         "key": keys["b1"],
+        "user": t.msp_b1_admin,
     }
     return {
         "tree": tree,
@@ -185,8 +193,9 @@ def world(tree: Tree) -> dict[str, Any]:
                     "account": t.account_b1,
                     "site": t.site_b1,
                     "key": keys["b1"],
+                    "user": t.dist_b_admin,
                 },
-                ["Southgate Supply", "Dingo Networks", "Delta Freight", keys["b1"].key],
+                ["Southgate Supply", "Dingo Networks", "Delta Freight", keys["b1"].key, "dist-b@", "msp-b1@"],
             ),
             "sibling MSP": (
                 t.msp_a1,
@@ -197,8 +206,9 @@ def world(tree: Tree) -> dict[str, Any]:
                     "account": t.account_a2,
                     "site": t.site_a2,
                     "key": keys["a2"],
+                    "user": t.msp_a2_admin,
                 },
-                ["Bluebird Managed", "Bravo Legal", keys["a2"].key],
+                ["Bluebird Managed", "Bravo Legal", keys["a2"].key, "msp-a2@"],
             ),
             "MSP reaching up to its distributor": (
                 t.msp_a1,
@@ -209,8 +219,10 @@ def world(tree: Tree) -> dict[str, Any]:
                     "account": t.account_a3,
                     "site": t.site_a2,
                     "key": keys["a3"],
+                    "user": t.dist_a_admin,
                 },
                 [
+                    "dist-a@",
                     "Northwind Distribution",
                     "Bluebird Managed",
                     "Cobalt Services",
@@ -227,8 +239,9 @@ def world(tree: Tree) -> dict[str, Any]:
                     "account": t.account_a1,
                     "site": t.site_a1,
                     "key": keys["a1"],
+                    "user": t.msp_a1_admin,
                 },
-                ["Northwind Distribution", "Acme IT", "Alpha Dental", keys["a1"].key],
+                ["Northwind Distribution", "Acme IT", "Alpha Dental", keys["a1"].key, "msp-a1@", "dist-a@"],
             ),
         },
     }
@@ -348,7 +361,7 @@ def test_a_read_only_token_gets_403_on_every_write(world):
 def test_the_owner_reads_every_object_it_is_asked_about(world):
     # The matrix's requests are well formed: with the organisation's own objects they answer 200,
     # so the outsiders' 404s come from the door, not from a malformed request.
-    client = ApiClient(make_token(world["tree"].dist_a, scope=ApiToken.Scope.READ_ONLY)[1])
+    client = ApiClient(make_token(world["tree"].dist_a, scope=ApiToken.Scope.READ_WRITE)[1])
     reads = [op for op in private_operations() if op.method == "GET"]
     failures = []
     for op in reads:

@@ -34,6 +34,15 @@ def test_the_openapi_document_is_served_and_lists_the_operations(db):
         ("POST", "/api/v1/keys/{key_id}/deactivate"),
         ("POST", "/api/v1/keys/{key_id}/reactivate"),
         ("POST", "/api/v1/keys/{key_id}/withdraw"),
+        ("POST", "/api/v1/organisations/{organisation_id}/distributors"),
+        ("PUT", "/api/v1/organisations/{organisation_id}/agreement"),
+        ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/users/{user_id}"),
+        ("POST", "/api/v1/organisations/{organisation_id}/users"),
+        ("PUT", "/api/v1/users/{user_id}/role"),
+        ("POST", "/api/v1/users/{user_id}/deactivate"),
+        ("POST", "/api/v1/users/{user_id}/reactivate"),
+        ("GET", "/api/v1/audit-log"),
         ("POST", "/api/v1/call-home"),
     } <= operations
     assert document["components"]["securitySchemes"]["TokenAuth"] == {"type": "http", "scheme": "bearer"}

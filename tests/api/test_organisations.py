@@ -90,9 +90,10 @@ def test_new_msp_needs_a_name(tree, api_for):
     assert not Organisation.objects.filter(city="Leeds").exists()
 
 
-def test_an_msp_cannot_create_msps(tree, api_for):
+def test_msps_are_created_under_a_distributor_only(tree, api_for):
+    # As in the portal: New MSP names a distributor; an MSP is not one.
     response = api_for(tree.msp_a1).post(f"/organisations/{tree.msp_a1.pk}/msps", {"name": "Sub"})
-    assert response.status_code == 409
+    assert response.status_code == 404
     assert not Organisation.objects.filter(name="Sub").exists()
 
 
@@ -200,3 +201,74 @@ def test_an_msp_cannot_withdraw_its_own_access(tree, api_for):
     assert response.status_code == 403
     tree.msp_a1.refresh_from_db()
     assert tree.msp_a1.portal_access == Access.ACTIVE
+
+
+def test_new_distributor_by_the_vendor(tree, api_for, mailoutbox, django_capture_on_commit_callbacks):
+    body = {
+        "name": "Eastern Supply",
+        "region": "NA",
+        "admin_email": "east@example.test",
+        "may_invite_msps": True,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_for(tree.vendor).post(f"/organisations/{tree.vendor.pk}/distributors", body)
+    assert response.status_code == 201
+    data = response.json()
+    assert (data["organisation"]["kind"], data["organisation"]["region"]) == ("distributor", "NA")
+    assert data["organisation"]["agreement"]["may_invite_msps"] is True
+    assert data["invitation"]["email"] == "east@example.test"
+    assert mailoutbox[0].to == ["east@example.test"]
+
+
+def test_new_sub_distributor_needs_the_agreement(tree, api_for):
+    body = {"name": "Sub", "region": "EMEA", "admin_email": "sub@example.test"}
+    response = api_for(tree.dist_a).post(f"/organisations/{tree.dist_a.pk}/distributors", body)
+    assert (response.status_code, response.json()["error"]) == (403, "not_allowed_by_agreement")
+    tree.dist_a.may_create_subdistributors = True
+    tree.dist_a.save(update_fields=["may_create_subdistributors"])
+    body["may_provision_cloud"] = True
+    response = api_for(tree.dist_a).post(f"/organisations/{tree.dist_a.pk}/distributors", body)
+    assert response.status_code == 201
+    # No more than the parent's own agreement allows.
+    assert response.json()["organisation"]["agreement"]["may_provision_cloud"] is False
+    assert response.json()["organisation"]["kind_label"] == "Sub-distributor"
+
+
+def test_new_distributor_with_a_taken_email_names_the_field(tree, api_for):
+    body = {"name": "Eastern Supply", "region": "NA", "admin_email": "dist-a@example.test"}
+    response = api_for(tree.vendor).post(f"/organisations/{tree.vendor.pk}/distributors", body)
+    assert (response.status_code, response.json()["field"]) == (422, "admin_email")
+    assert not Organisation.objects.filter(name="Eastern Supply").exists()
+
+
+def test_the_vendor_sets_an_agreement(tree, api_for):
+    body = {
+        "may_invite_msps": True,
+        "may_provision_cloud": True,
+        "may_create_subdistributors": False,
+        "region": "APAC-N",
+    }
+    response = api_for(tree.vendor).put(f"/organisations/{tree.dist_b.pk}/agreement", body)
+    assert response.status_code == 200
+    tree.dist_b.refresh_from_db()
+    assert (tree.dist_b.may_invite_msps, tree.dist_b.may_provision_cloud, tree.dist_b.region) == (
+        True,
+        True,
+        "APAC-N",
+    )
+    assert AuditEntry.objects.get(action="organisation.set_agreement").changes["region"] == ["APAC", "APAC-N"]
+
+
+def test_a_distributor_cannot_set_its_own_agreement(tree, api_for):
+    body = {
+        "may_invite_msps": True,
+        "may_provision_cloud": True,
+        "may_create_subdistributors": True,
+        "region": "X",
+    }
+    response = api_for(tree.dist_b).put(f"/organisations/{tree.dist_b.pk}/agreement", body)
+    assert response.status_code == 403
+    tree.dist_b.refresh_from_db()
+    assert not tree.dist_b.may_invite_msps
+    missing = api_for(tree.vendor).put(f"/organisations/{tree.dist_b.pk}/agreement", {"region": "X"})
+    assert (missing.status_code, missing.json()["field"]) == (422, "may_invite_msps")

@@ -77,8 +77,30 @@ class InvitationOut(Schema):
     expires_at: datetime
 
 
-class InvitedMspOut(Schema):
+class InvitedOut(Schema):
     organisation: OrganisationOut
     invitation: InvitationOut | None = Field(
-        description="The emailed single-use link's invitation; null when the MSP's users got access back at once"
+        description="The emailed single-use link's invitation; null when the organisation's users got access back at once"
     )
+
+
+class NewDistributorIn(Schema):
+    name: str
+    region: str = Field(description="The distributor's territory; its MSPs are assigned to it")
+    admin_email: Email = Field(description="Who gets the first login link")
+    admin_name: str = ""
+    may_invite_msps: bool = False
+    may_provision_cloud: bool = False
+    may_create_subdistributors: bool = False
+    is_master_msp: bool = Field(False, description="A distributor that is also an MSP")
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    postal_code: str = ""
+
+
+class AgreementIn(Schema):
+    may_invite_msps: bool
+    may_provision_cloud: bool
+    may_create_subdistributors: bool
+    region: str
