@@ -20,10 +20,10 @@ from django.db import connection, connections
 
 from keyledger.audit.actor import Actor
 from keyledger.keys import actions
-from keyledger.keys.models import KeyEvent, ProductKey
+from keyledger.keys.models import KeyEvent, ProductKey, SourcingRequest
 from keyledger.keys.sweeper import sweep
 from keyledger.testing.tree import build_tree
-from tests.keys.factories import MACHINE, call, reload, replayed_state, source
+from tests.keys.factories import MACHINE, call, product, reload, replayed_state, source
 
 State = ProductKey.State
 ROUNDS = 200
@@ -118,3 +118,28 @@ def test_two_sweepers_never_claim_the_same_key(shared_database, settings):
     claimed = [k.pk for k in first.turned_critical] + [k.pk for k in second.turned_critical]
     assert sorted(claimed) == sorted(k.pk for k in keys)
     assert KeyEvent.objects.filter(new_state=State.CRITICAL).count() == len(keys)
+
+
+@pytest.mark.postgres_only
+def test_a_double_clicked_add_keys_sources_once(shared_database):
+    tree = build_tree()
+    actor = Actor(user=tree.msp_a1_admin)
+
+    def add_keys(click: str) -> list[ProductKey]:
+        return actions.source_keys(
+            product=product("spmsp"),
+            quantity=3,
+            account=tree.account_a1,
+            site=None,
+            fields={},
+            actor=actor,
+            idempotency_key=click,
+        )
+
+    for round_ in range(20):
+        click = f"click-{round_}"
+        first, second = race(shared_database, lambda c=click: add_keys(c), lambda c=click: add_keys(c))
+        assert isinstance(first, list) and isinstance(second, list), (first, second)
+        assert sorted(k.key for k in first) == sorted(k.key for k in second)
+    assert ProductKey.objects.count() == 20 * 3
+    assert SourcingRequest.objects.count() == 20
