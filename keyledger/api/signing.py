@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import tempfile
 import threading
 from pathlib import Path
 
@@ -47,20 +48,8 @@ def _from_setting(value: str) -> Ed25519PrivateKey:
 
 
 def _from_file(path: Path) -> Ed25519PrivateKey:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: of several processes starting at once, one writes the key and the others read it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        pass
-    else:
-        key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-        return key
+    if not path.exists():
+        _create_key_file(path)
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError:
@@ -68,6 +57,25 @@ def _from_file(path: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ImproperlyConfigured(f"{path} (KEYLEDGER_SIGNING_KEY_FILE) is not an Ed25519 key.")
     return key
+
+
+def _create_key_file(path: Path) -> None:
+    """Write a new key to `path`, unless another process gets there first: the key is written
+    to a private temporary file and then hard-linked into place, which either wins whole or
+    fails, so no process ever reads a half-written key."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".signing-key-")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(temporary)
 
 
 def private_key() -> Ed25519PrivateKey:

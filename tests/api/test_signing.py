@@ -116,3 +116,12 @@ def test_a_call_home_answer_verifies_with_only_the_published_key(tree, client, k
     verify(public, response["Keyledger-Signature"], response.content)
     with pytest.raises(InvalidSignature):
         verify(public, response["Keyledger-Signature"], response.content + b" ")
+
+
+def test_a_key_file_written_by_another_process_is_kept(key_file):
+    signing._create_key_file(key_file)
+    written = key_file.read_bytes()
+    signing._create_key_file(key_file)  # the slower process loses the race
+    assert key_file.read_bytes() == written
+    assert [p.name for p in key_file.parent.iterdir()] == ["signing-key.pem"]
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
