@@ -272,3 +272,21 @@ def test_a_distributor_cannot_set_its_own_agreement(tree, api_for):
     assert not tree.dist_b.may_invite_msps
     missing = api_for(tree.vendor).put(f"/organisations/{tree.dist_b.pk}/agreement", {"region": "X"})
     assert (missing.status_code, missing.json()["field"]) == (422, "may_invite_msps")
+
+
+def test_resend_a_pending_invitation(tree, api_for, mailoutbox, django_capture_on_commit_callbacks):
+    api = api_for(tree.dist_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = api.post(
+            f"/organisations/{tree.dist_a.pk}/invitations",
+            {"email": "o@echo.test", "name": "O", "company": "Echo IT"},
+        )
+        msp_id = invited.json()["organisation"]["id"]
+        response = api.post(f"/organisations/{msp_id}/invitation/resend")
+    assert response.status_code == 201
+    assert response.json()["email"] == "o@echo.test"
+    assert [m.to for m in mailoutbox] == [["o@echo.test"], ["o@echo.test"]]
+    assert Invitation.objects.filter(organisation_id=msp_id, revoked_at__isnull=True).count() == 1
+    assert api.post(f"/organisations/{tree.msp_a1.pk}/invitation/resend").status_code == 409
+    own = api_for(tree.msp_a1).post(f"/organisations/{tree.msp_a1.pk}/invitation/resend")
+    assert own.status_code == 403

@@ -13,6 +13,7 @@ from keyledger.api.pagination import Pagination
 from keyledger.api.schemas.organisations import (
     AgreementIn,
     GrantAccessIn,
+    InvitationOut,
     InvitedOut,
     InviteIn,
     NewDistributorIn,
@@ -33,12 +34,16 @@ def _refuse_unless(allowed: bool, detail: str) -> None:
         raise ApiError(403, "not_allowed_by_agreement", detail)
 
 
+def _refuse_own(request: HttpRequest, org: Organisation) -> None:
+    # An organisation reaches itself, but its onboarding is the organisation above's to manage.
+    if org.pk == principal(request).organisation.pk:
+        raise PermissionDenied("Your portal access is managed by the organisation above you.")
+
+
 def _msp_managed_by_caller(request: HttpRequest, msp_id: int) -> Organisation:
     require(principal(request), Permission.MANAGE_ORGANISATIONS)
     msp = get_msp_for_user(principal(request), msp_id)
-    # An MSP reaches itself, but its portal access is its distributor's to give or take.
-    if msp.pk == principal(request).organisation.pk:
-        raise PermissionDenied("An MSP's portal access is managed by its distributor.")
+    _refuse_own(request, msp)
     return msp
 
 
@@ -151,3 +156,22 @@ def set_agreement(request: HttpRequest, organisation_id: int, payload: Agreement
     if not principal(request).is_vendor_staff:
         raise PermissionDenied("A distributor's agreement is set by vendor staff.")
     return actions.set_agreement(distributor=distributor, **payload.dict(), actor=actor(request))
+
+
+@router.post(
+    "/organisations/{organisation_id}/invitation/resend",
+    response={201: InvitationOut, **ERRORS},
+    summary="Send a pending invitation again",
+)
+def resend_invitation(request: HttpRequest, organisation_id: int):
+    """A fresh link for an invited MSP or distributor whose first login is still pending;
+    the old link stops working."""
+    require(principal(request), Permission.MANAGE_ORGANISATIONS)
+    org = get_organisation_for_user(principal(request), organisation_id)
+    _refuse_own(request, org)
+    if org.kind == Kind.MSP:
+        _refuse_unless(
+            org.parent.can_invite_msps, "The agreement does not allow inviting MSPs to the portal."
+        )
+    invitation, _ = actions.resend_invitation(organisation=org, actor=actor(request))
+    return Status(201, invitation)
