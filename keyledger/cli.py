@@ -6,6 +6,7 @@ lists Keyledger's own commands first, then Django's.
 
 import os
 import sys
+import textwrap
 
 ALIASES = {"serve": "runserver"}
 ALIAS_HELP = {"serve": "Run the web portal (Django's runserver; e.g. `keyledger serve 127.0.0.1:8000`)."}
@@ -27,8 +28,12 @@ def keyledger_commands() -> dict[str, str]:
 def main_help() -> str:
     commands = keyledger_commands()
     width = max(map(len, commands)) + 2
+    indent = " " * (4 + width)
     lines = ["Keyledger commands:", ""]
-    lines += [f"    {name.ljust(width)}{text}" for name, text in commands.items()]
+    for name, text in commands.items():
+        lines.append(
+            textwrap.fill(text, 100, initial_indent=f"    {name.ljust(width)}", subsequent_indent=indent)
+        )
     lines += ["", "Type 'keyledger help <command>' for help on a command. Django's own commands follow.", ""]
     return "\n".join(lines)
 

@@ -8,8 +8,8 @@ from keyledger.demo.load import DemoRefused, load
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data (a vendor, two distributors, MSPs, accounts, sites) into an empty "
-        "database; safe to run again; refused on a database with other data."
+        "Load the demo data (a vendor, two distributors, MSPs, accounts, sites, product keys with "
+        "months of history) into an empty database; safe to run again; refused on a database with other data."
     )
 
     def handle(self, *args: object, **options: object) -> None:
