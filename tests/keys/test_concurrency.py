@@ -9,6 +9,7 @@ events replay to that state."""
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 import threading
 from collections import Counter
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.db import connection, connections
 
 from keyledger.audit.actor import Actor
@@ -30,9 +32,10 @@ ROUNDS = 200
 
 
 @pytest.fixture
-def shared_database(transactional_db, django_db_serialized_rollback, tmp_path):
-    """Gives each thread that calls it its own connection to one database. The data the
-    migrations install (the catalog) is restored first: transactional tests flush it."""
+def shared_database(transactional_db, tmp_path):
+    """Gives each thread that calls it its own connection to one database. The catalog the
+    migrations install is installed again first: every transactional test ends in a flush."""
+    importlib.import_module("keyledger.keys.migrations.0002_default_catalog").install_catalog(apps, None)
     original = connections["default"]
     if connection.vendor != "sqlite" or not original.is_in_memory_db():
         yield lambda: None
