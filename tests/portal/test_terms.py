@@ -54,8 +54,11 @@ def test_a_version_published_while_reading_must_be_read(tree, client):
     two = actions.publish_terms(text="Version two.", actor=actor_for(tree.vendor_admin))
     actions.publish_terms(text="Version three.", actor=actor_for(tree.vendor_admin))
     client.force_login(tree.dist_a_admin)
-    response = client.post(reverse("portal:accept_terms"), {"terms_version": two.pk, "accept_terms": "on"})
+    response = client.post(
+        reverse("portal:accept_terms"), {"terms_version": two.pk, "accept_terms": "on"}, follow=True
+    )
     assert "changed while you were reading" in response.text and "Version three." in response.text
+    assert response.context["form"]["terms_version"].value() == two.pk + 1
     assert not TermsAcceptance.objects.filter(user=tree.dist_a_admin, terms__version__gt=1).exists()
 
 

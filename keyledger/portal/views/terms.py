@@ -39,14 +39,14 @@ def accept_terms(request: HttpRequest) -> HttpResponse:
     )
     if form.is_valid():
         if form.cleaned_data["terms_version"] != terms.pk:
-            form.add_error(
-                "accept_terms",
-                "The Terms of Service changed while you were reading; read and accept this version.",
+            # Start again from the page, so the form carries the version now shown.
+            messages.warning(
+                request, "The Terms of Service changed while you were reading; read and accept this version."
             )
-        else:
-            actions.record_terms_acceptance(user=request.user, terms=terms, actor=Actor.from_request(request))
-            messages.success(request, f"Thank you: you accepted the {terms.title} (version {terms.version}).")
-            return redirect(next_url)
+            return redirect(request.get_full_path())
+        actions.record_terms_acceptance(user=request.user, terms=terms, actor=Actor.from_request(request))
+        messages.success(request, f"Thank you: you accepted the {terms.title} (version {terms.version}).")
+        return redirect(next_url)
     return render(
         request, "portal/onboarding/accept_terms.html", {"terms": terms, "form": form, "next": next_url}
     )
