@@ -345,6 +345,8 @@ def _revoke_pending_invitations(org: Organisation) -> int:
 def resend_invitation(*, organisation: Organisation, actor: Actor) -> tuple[Invitation, str]:
     """A fresh link for an organisation whose first login is still pending (e.g. the link
     expired or the email was lost); the old link stops working."""
+    # Locked, so two admins resending at once leave one link, not two.
+    organisation = Organisation.objects.select_for_update().select_related("parent").get(pk=organisation.pk)
     if organisation.portal_access != Access.INVITED:
         raise ValidationError("This organisation has no pending invitation to send again.")
     if organisation.kind == Kind.MSP:
