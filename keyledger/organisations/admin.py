@@ -13,7 +13,21 @@ from keyledger.organisations import actions
 from keyledger.organisations.models import Invitation, Organisation, TermsAcceptance, TermsVersion, User
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+def is_vendor_staff(request: HttpRequest) -> bool:
+    # Vendor staff are the admin's users; they need no per-model Django permissions here.
+    user = request.user
+    return user.is_active and user.is_staff and user.is_vendor_staff
+
+
+class VendorStaffAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_vendor_staff(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return is_vendor_staff(request)
+
+
+class ReadOnlyAdmin(VendorStaffAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -59,11 +73,14 @@ class TermsAcceptanceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(TermsVersion)
-class TermsVersionAdmin(admin.ModelAdmin):
+class TermsVersionAdmin(VendorStaffAdmin):
     """Publishing is adding: a published version is never edited, a new one replaces it."""
 
     list_display = ("version", "title", "published_at")
     fields = ("title", "text")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_vendor_staff(request)
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -9,8 +9,8 @@ from keyledger.organisations.models import Organisation, TermsVersion, User
 
 @pytest.fixture
 def staff_client(tree, client):
-    superuser = User.objects.create_superuser("root@vendor.test", "Long-admin-pass-314")
-    client.force_login(superuser)
+    """Vendor staff: is_staff, in the vendor organisation, without per-model permissions."""
+    client.force_login(tree.vendor_admin)
     return client
 
 
@@ -35,4 +35,19 @@ def test_adding_terms_in_the_admin_publishes_the_next_version(tree, staff_client
     terms = TermsVersion.objects.get(text="Version two.")
     assert terms.version == 2
     row = AuditEntry.objects.get(action="terms.publish")
-    assert row.actor_user.email == "root@vendor.test" and row.organisation == tree.vendor
+    assert row.actor_user == tree.vendor_admin and row.organisation == tree.vendor
+
+
+def test_a_superuser_may_use_it_too(tree, client):
+    client.force_login(User.objects.create_superuser("root@vendor.test", "Long-admin-pass-314"))
+    assert client.get(reverse("admin:organisations_organisation_changelist")).status_code == 200
+
+
+def test_staff_flag_outside_the_vendor_opens_nothing(tree, client):
+    tree.dist_a_admin.is_staff = True
+    tree.dist_a_admin.save(update_fields=["is_staff"])
+    client.force_login(tree.dist_a_admin)
+    assert client.get(reverse("admin:organisations_organisation_changelist")).status_code == 403
+    response = client.post(reverse("admin:organisations_termsversion_add"), {"title": "T", "text": "Mine."})
+    assert response.status_code == 403
+    assert not TermsVersion.objects.filter(text="Mine.").exists()
