@@ -1,0 +1,1 @@
+"""Benchmarks of Keyledger's hot paths: `make bench` (python -m bench --help)."""
