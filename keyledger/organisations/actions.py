@@ -27,7 +27,7 @@ from keyledger.organisations.models import (
     User,
     hash_token,
 )
-from keyledger.organisations.queries import current_terms
+from keyledger.organisations.queries import current_terms, latest_organisation_invitation
 from keyledger.organisations.roles import Role
 
 Kind = Organisation.Kind
@@ -342,34 +342,50 @@ def _revoke_pending_invitations(org: Organisation) -> int:
 
 
 @transaction.atomic
-def resend_invitation(*, organisation: Organisation, actor: Actor) -> tuple[Invitation, str]:
-    """A fresh link for an organisation whose first login is still pending (e.g. the link
-    expired or the email was lost); the old link stops working."""
+def resend_invitation(
+    *, organisation: Organisation, email: str = "", name: str = "", actor: Actor
+) -> tuple[Invitation, str]:
+    """A fresh link for an organisation whose first login is still pending (the link expired,
+    the email was lost, or went to a mistyped address); the old link stops working."""
     # Locked, so two admins resending at once leave one link, not two.
     organisation = Organisation.objects.select_for_update().select_related("parent").get(pk=organisation.pk)
     if organisation.portal_access != Access.INVITED:
         raise ValidationError("This organisation has no pending invitation to send again.")
     if organisation.kind == Kind.MSP:
         _check_may_invite(organisation.parent)
-    latest = (
-        organisation.invitations.filter(
-            purpose__in=[Invitation.Purpose.FIRST_LOGIN, Invitation.Purpose.MSP_INVITE], used_at__isnull=True
-        )
-        .order_by("-created_at", "-id")
-        .first()
-    )
+    latest = latest_organisation_invitation(organisation)
     if latest is None:
         raise ValidationError("This organisation has no pending invitation to send again.")
     _revoke_pending_invitations(organisation)
-    _check_email_free(latest.email)
+    email = email.strip() or latest.email
+    _check_email_invitable(email)
     return _issue_invitation(
         organisation=organisation,
         purpose=latest.purpose,
-        email=latest.email,
-        full_name=latest.full_name,
+        email=email,
+        full_name=name.strip() or latest.full_name,
         role=latest.role,
         actor=actor,
     )
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation, actor: Actor) -> Invitation:
+    """The link stops working at once, e.g. when it went to the wrong address."""
+    now = timezone.now()
+    if invitation.status_at(now) != "usable" or not Invitation.objects.filter(
+        pk=invitation.pk, used_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now):
+        raise ValidationError("This invitation is no longer pending.")
+    invitation.revoked_at = now
+    record(
+        actor=actor,
+        action="invitation.revoke",
+        organisation=invitation.organisation,
+        obj=invitation,
+        changes={"email": invitation.email, "purpose": invitation.purpose},
+    )
+    return invitation
 
 
 @transaction.atomic

@@ -1,6 +1,6 @@
 """Read-only lookups that are not scoped to a user (the vendor root, the current Terms)."""
 
-from keyledger.organisations.models import Organisation, TermsVersion, User
+from keyledger.organisations.models import Invitation, Organisation, TermsVersion, User
 
 
 def vendor_organisation() -> Organisation:
@@ -17,3 +17,15 @@ def must_accept_terms(user: User) -> bool:
         return False
     terms = current_terms()
     return terms is not None and not terms.acceptances.filter(user=user).exists()
+
+
+def latest_organisation_invitation(organisation: Organisation) -> Invitation | None:
+    """The newest not-yet-accepted invitation that opens the organisation itself (its first
+    login, or an invited MSP's), revoked or not: what a resend starts from."""
+    return (
+        organisation.invitations.filter(
+            purpose__in=[Invitation.Purpose.FIRST_LOGIN, Invitation.Purpose.MSP_INVITE], used_at__isnull=True
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )

@@ -255,3 +255,37 @@ def test_nothing_to_resend_once_accepted(tree, invited):
     msp.refresh_from_db()
     with pytest.raises(ValidationError, match="no pending invitation"):
         actions.resend_invitation(organisation=msp, actor=actor_for(tree.dist_a_admin))
+
+
+def test_a_mistyped_first_login_is_revoked_and_sent_to_the_right_address(tree):
+    org, first, old_token = actions.create_distributor(
+        parent=tree.vendor,
+        name="Eastwood",
+        region="NA",
+        admin_email="erin@eastwod.test",
+        admin_name="Erin",
+        actor=actor_for(tree.vendor_admin),
+    )
+    actions.revoke_invitation(invitation=first, actor=actor_for(tree.vendor_admin))
+    row = AuditEntry.objects.get(action="invitation.revoke")
+    assert row.organisation == org and row.changes["email"] == "erin@eastwod.test"
+    with pytest.raises(ValidationError, match="no longer pending"):
+        actions.revoke_invitation(invitation=first, actor=actor_for(tree.vendor_admin))
+    again, token = actions.resend_invitation(
+        organisation=org, email="erin@eastwood.test", actor=actor_for(tree.vendor_admin)
+    )
+    assert (again.email, again.full_name) == ("erin@eastwood.test", "Erin")
+    with pytest.raises(ValidationError) as exc:
+        accept(old_token, tree, details=None)
+    assert exc.value.code == "revoked"
+    assert accept(token, tree, details=None).email == "erin@eastwood.test"
+
+
+def test_a_resend_to_a_taken_address_is_refused(tree, invited):
+    msp, _, _ = invited
+    with pytest.raises(ValidationError) as exc:
+        actions.resend_invitation(
+            organisation=msp, email="dist-b@example.test", actor=actor_for(tree.dist_a_admin)
+        )
+    assert "email" in exc.value.error_dict
+    assert msp.invitations.filter(revoked_at__isnull=True).count() == 1  # the old link was kept

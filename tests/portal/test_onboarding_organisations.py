@@ -345,13 +345,52 @@ def test_resend_invitation_from_the_detail_page(
     client = client_for(tree.dist_a_admin)
     client.post(
         url("invite_msp", organisation_id=tree.dist_a.pk),
-        {"email": "o@falcon.test", "name": "Fay", "company": "Falcon IT"},
+        {"email": "o@falcn.test", "name": "Fay", "company": "Falcon IT"},
     )
     msp = Organisation.objects.get(name="Falcon IT")
     page = client.get(url("organisation", organisation_id=msp.pk)).text
     assert "Resend invitation" in page and "Grant portal access" not in page
+    form = client.get(url("resend_invitation", organisation_id=msp.pk))
+    assert 'value="o@falcn.test"' in form.text
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(url("resend_invitation", organisation_id=msp.pk), follow=True)
+        response = client.post(
+            url("resend_invitation", organisation_id=msp.pk),
+            {"email": "o@falcon.test", "name": "Fay"},
+            follow=True,
+        )
     assert flashes(response) == ["A new invitation went to o@falcon.test; the old link no longer works."]
     assert mailoutbox[-1].to == ["o@falcon.test"]
-    assert msp.invitations.filter(revoked_at__isnull=True).count() == 1
+    assert list(msp.invitations.filter(revoked_at__isnull=True).values_list("email", flat=True)) == [
+        "o@falcon.test"
+    ]
+
+
+def test_revoke_a_pending_user_invitation(tree, client_for):
+    client = client_for(tree.dist_a_admin)
+    client.post(
+        url("invite_user", organisation_id=tree.msp_a1.pk),
+        {"email": "typo@acme.test", "full_name": "T", "role": "member"},
+    )
+    invitation = tree.msp_a1.invitations.get()
+    assert "typo@acme.test</td>" in client.get(url("organisation", organisation_id=tree.msp_a1.pk)).text
+    response = client.post(
+        url("revoke_invitation", organisation_id=tree.msp_a1.pk), {"invitation": invitation.pk}, follow=True
+    )
+    assert flashes(response) == ["The invitation for typo@acme.test is revoked; its link no longer works."]
+    assert "typo@acme.test</td>" not in response.text  # no longer among the pending ones
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is not None
+
+
+def test_revoke_reaches_only_the_organisations_own_invitations(tree, client_for):
+    client = client_for(tree.dist_a_admin)
+    client.post(
+        url("invite_user", organisation_id=tree.msp_a1.pk),
+        {"email": "t@acme.test", "full_name": "T", "role": "member"},
+    )
+    invitation = tree.msp_a1.invitations.get()
+    revoke = url("revoke_invitation", organisation_id=tree.msp_a2.pk)
+    assert client.post(revoke, {"invitation": invitation.pk}).status_code == 404
+    assert client.post(revoke, {"invitation": "x"}).status_code == 404
+    invitation.refresh_from_db()
+    assert invitation.revoked_at is None

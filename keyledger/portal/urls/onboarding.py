@@ -30,6 +30,11 @@ urlpatterns = [
         organisations.resend_invitation,
         name="resend_invitation",
     ),
+    path(
+        "organisations/<int:organisation_id>/revoke-invitation/",
+        organisations.revoke_invitation,
+        name="revoke_invitation",
+    ),
     path("organisations/<int:organisation_id>/invite-user/", users.invite_user, name="invite_user"),
     path("users/", users.users, name="users"),
     path("users/<int:user_id>/", users.user_detail, name="user"),

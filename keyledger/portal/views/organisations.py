@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -14,6 +14,7 @@ from keyledger.access import get_msp_for_user, get_organisation_for_user, organi
 from keyledger.audit.actor import Actor
 from keyledger.organisations import actions
 from keyledger.organisations.models import Organisation
+from keyledger.organisations.queries import latest_organisation_invitation
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.organisations import (
@@ -283,13 +284,49 @@ def resend_invitation(request: HttpRequest, organisation_id: int) -> HttpRespons
     back = _detail_url(org)
     if refusal := _access_refusal(request, org):
         return refusal
-    if request.method == "POST":
+    latest = latest_organisation_invitation(org)
+    if org.portal_access != Access.INVITED or latest is None:
+        messages.info(request, f"{org.name} has no pending invitation to send again.")
+        return redirect(back)
+    form = GrantAccessForm(_posted(request), initial={"email": latest.email, "name": latest.full_name})
+    if form.is_valid():
         try:
-            invitation, _ = actions.resend_invitation(organisation=org, actor=Actor.from_request(request))
+            invitation, _ = actions.resend_invitation(
+                organisation=org, **form.cleaned_data, actor=Actor.from_request(request)
+            )
         except ValidationError as exc:
-            messages.error(request, " ".join(exc.messages))
+            add_action_errors(form, exc)
         else:
             messages.success(
                 request, f"A new invitation went to {invitation.email}; the old link no longer works."
             )
-    return redirect(back)
+            return redirect(back)
+    return form_page(
+        request,
+        form,
+        title=f"Resend the invitation of {org.name}",
+        intro="A new single-use link goes to this address; the old link stops working.",
+        submit="Resend invitation",
+        back_url=back,
+    )
+
+
+@login_required
+def revoke_invitation(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    require(request.user, Permission.MANAGE_ORGANISATIONS)
+    org = get_organisation_for_user(request.user, organisation_id)
+    if request.method == "POST":
+        # Looked up among the organisation's own invitations: the organisation came through the door.
+        raw = request.POST.get("invitation", "")
+        invitation = org.invitations.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if invitation is None:
+            raise Http404("No such invitation.")
+        try:
+            actions.revoke_invitation(invitation=invitation, actor=Actor.from_request(request))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(
+                request, f"The invitation for {invitation.email} is revoked; its link no longer works."
+            )
+    return redirect(_detail_url(org))
