@@ -1,15 +1,11 @@
 """The API tokens page in Chromium: create (the secret shown once, Copy), revoke in the dialog."""
 
-import pytest
-
 from keyledger.api.models import ApiToken
 from tests.api.conftest import ApiClient
-from tests.browser.conftest import browser, page, sign_in  # noqa: F401 (fixtures)
-
-pytestmark = pytest.mark.browser
+from tests.browser.conftest import sign_in
 
 
-def test_create_copy_and_revoke_a_token(tree, page):  # noqa: F811
+def test_create_copy_and_revoke_a_token(tree, page):
     sign_in(page, tree.dist_a_admin.email)
     page.get_by_role("link", name="API tokens").click()
     page.get_by_label("Name").fill("PSA integration")

@@ -1,13 +1,7 @@
 """The interactive API reference works in a browser under the portal's strict CSP."""
 
-import pytest
 
-from tests.browser.conftest import browser, page  # noqa: F401 (fixtures)
-
-pytestmark = pytest.mark.browser
-
-
-def test_the_api_reference_renders_every_area(db, page):  # noqa: F811
+def test_the_api_reference_renders_every_area(db, page):
     page.goto("/api/v1/docs")
     for tag in ("Organisations", "Accounts and sites", "Product keys", "Call home"):
         page.get_by_role("heading", name=tag).first.wait_for()
