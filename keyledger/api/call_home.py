@@ -41,7 +41,13 @@ class CallHomeIn(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    key: Annotated[StrictStr, Field(max_length=100, examples=["ABCDE-FGHJK-MNPQR-STVWX-YZ012"])]
+    key: Annotated[
+        StrictStr,
+        Field(
+            examples=["ABCDE-FGHJK-MNPQR-STVWX-YZ012"],
+            description="As printed; lower case, spaces and missing dashes are accepted.",
+        ),
+    ]
     machine: MachineIn
     product: Annotated[StrictStr, Field(max_length=32, examples=["spmsp"])]
     edition: Annotated[StrictStr | None, Field(max_length=32, description="Required for spmsp.")] = None
@@ -229,7 +235,7 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
         return _refuse(400, "bad_request", detail=f"The body is not JSON: {exc}")
     nonce = raw.get("nonce") if isinstance(raw, dict) else None
     if not isinstance(raw, dict):
-        return _refuse(400, "bad_request", detail="The body is a JSON object.")
+        return _refuse(400, "bad_request", detail="The body must be a JSON object.")
     try:
         body = CallHomeIn.model_validate(raw)
     except PydanticValidationError as exc:

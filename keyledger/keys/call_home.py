@@ -32,15 +32,11 @@ class Report:
     machine_name: str
     hardware_id: str
     software_id: str
-    nonce: str
+    nonce: str  # echoed by the wire protocol; kept with the report it came with
     edition: str | None = None
     version: str = ""
     os: str = ""
     jobs_in_use: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def machine(self) -> dict[str, str]:
-        return {"name": self.machine_name, "hardware_id": self.hardware_id, "software_id": self.software_id}
 
 
 class Refusal(Exception):

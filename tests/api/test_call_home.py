@@ -341,6 +341,7 @@ def _with_bad_check(key: str) -> str:
     [
         (lambda k: k[:-1], "length"),
         (lambda k: k + "7", "length"),
+        (lambda k: k * 5, "length"),
         (lambda k: "U" + k[1:], "symbol"),
         (lambda k: "*" + k[1:], "symbol"),
         (_with_bad_check, "check"),
