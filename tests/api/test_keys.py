@@ -236,3 +236,15 @@ def test_keys_that_cannot_be_deactivated_answer_409(tree, api_for):
         assert response.status_code == 409
         assert reload(key).state == State.UNUSED
     assert api.post(f"/keys/{gre.pk}/reactivate").status_code == 409
+
+
+def test_the_history_names_people_above_the_token_by_their_organisation(tree, api_for):
+    with time_machine.travel(NOW, tick=False):
+        key = activated(account=tree.account_a1)
+        assert api_for(tree.dist_a).post(f"/keys/{key.pk}/deactivate").status_code == 200
+        events = api_for(tree.msp_a1).get(f"/keys/{key.pk}").json()["events"]
+        assert events[-1]["actor"] == "Northwind Distribution"
+        assert "dist-a@example.test" not in str(events)
+        assert (
+            api_for(tree.dist_a).get(f"/keys/{key.pk}").json()["events"][-1]["actor"] == "dist-a@example.test"
+        )

@@ -91,3 +91,16 @@ def test_the_audit_log_shows_the_subtree_newest_first(tree, api_for, django_asse
         "items"
     ]
     assert [e["object_repr"] for e in only] == ["Echo Bakery"]
+
+
+def test_the_audit_log_names_people_above_the_token_by_their_organisation(tree, api_for):
+    api_for(tree.dist_a).patch(f"/accounts/{tree.account_a1.pk}", {"notes": "n"}, REMOTE_ADDR="198.51.100.9")
+    mine = api_for(tree.msp_a1)
+    mine.patch(f"/accounts/{tree.account_a1.pk}", {"notes": "m"})
+    entries = mine.get("/audit-log", {"action": "account.update"}).json()["items"]
+    assert [e["actor"] for e in entries][1] == "Northwind Distribution"
+    assert entries[1]["actor_user_id"] is None and entries[1]["ip_address"] is None
+    assert entries[0]["actor"].startswith("API token kl_")
+    assert "dist-a@" not in str(entries) and "198.51.100.9" not in str(entries)
+    above = api_for(tree.dist_a).get("/audit-log", {"action": "account.update"}).json()["items"]
+    assert above[1]["ip_address"] == "198.51.100.9"

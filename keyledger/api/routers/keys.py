@@ -74,7 +74,7 @@ def _key(request: HttpRequest, key_id: int) -> ProductKey:
 
 def _detail(key: ProductKey) -> ProductKey:
     """The key with its events, for KeyDetailOut: three queries however long the history."""
-    events = KeyEvent.objects.select_related("actor_user").order_by("at", "id")
+    events = KeyEvent.objects.select_related("actor_user__organisation").order_by("at", "id")
     return (
         ProductKey.objects.select_related("product", "account", "site")
         .prefetch_related(Prefetch("events", queryset=events))

@@ -93,7 +93,7 @@ def reactivate_user(request: HttpRequest, user_id: int) -> User:
 def audit_log(request: HttpRequest, filters: Query[AuditFilter]) -> QuerySet[AuditEntry]:
     """Every change in the token's subtree, newest first: who (user or API token), what, when, from where."""
     require(principal(request), Permission.VIEW_AUDIT)
-    qs = audit_for_user(principal(request)).order_by("-at", "-id")
+    qs = audit_for_user(principal(request)).select_related("actor_user__organisation").order_by("-at", "-id")
     if filters.action:
         qs = qs.filter(action=filters.action)
     if filters.organisation_id is not None:

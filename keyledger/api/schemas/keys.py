@@ -93,8 +93,15 @@ class KeyEventOut(Schema):
     site_id: int | None
 
     @staticmethod
-    def resolve_actor(obj: KeyEvent) -> str | None:
-        return obj.actor_user.email if obj.actor_user_id else None
+    def resolve_actor(obj: KeyEvent, context: dict[str, Any]) -> str | None:
+        if obj.actor_user_id is None:
+            return None
+        viewer = context["request"].auth.organisation
+        # Users of the organisations above the viewer's are not the viewer's to know by name
+        # (as on the portal's key page): their organisation is named instead.
+        if obj.actor_user.organisation.is_within(viewer):
+            return obj.actor_user.email
+        return obj.actor_user.organisation.name
 
     @staticmethod
     def resolve_via_api_token(obj: KeyEvent) -> bool:

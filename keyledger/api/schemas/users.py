@@ -5,6 +5,7 @@ from ninja import Schema
 from pydantic import Field
 
 from keyledger.api.schemas.common import Email
+from keyledger.audit.models import AuditEntry
 from keyledger.organisations.roles import Role
 
 
@@ -43,7 +44,10 @@ class UserInvitationOut(Schema):
 class AuditEntryOut(Schema):
     id: int
     at: datetime
-    actor: str = Field(alias="actor_label", description="A user's email, or the API token's prefix")
+    actor: str = Field(
+        description="A user's email or an API token's prefix; for someone of an organisation above the "
+        "token's, that organisation's name"
+    )
     actor_user_id: int | None
     actor_token_id: int | None
     organisation_id: int | None
@@ -54,6 +58,31 @@ class AuditEntryOut(Schema):
     changes: dict[str, Any]
     ip_address: str | None
     channel: str
+
+    # Who acted from an organisation above the token's is not the token's to know: only that
+    # organisation's name is shown, as on the portal's key page.
+    @staticmethod
+    def _from_above(obj: AuditEntry, context: dict[str, Any]) -> bool:
+        user = obj.actor_user
+        return user is not None and not user.organisation.is_within(context["request"].auth.organisation)
+
+    @staticmethod
+    def resolve_actor(obj: AuditEntry, context: dict[str, Any]) -> str:
+        if AuditEntryOut._from_above(obj, context):
+            return obj.actor_user.organisation.name
+        return obj.actor_label
+
+    @staticmethod
+    def resolve_actor_user_id(obj: AuditEntry, context: dict[str, Any]) -> int | None:
+        return None if AuditEntryOut._from_above(obj, context) else obj.actor_user_id
+
+    @staticmethod
+    def resolve_actor_token_id(obj: AuditEntry, context: dict[str, Any]) -> int | None:
+        return None if AuditEntryOut._from_above(obj, context) else obj.actor_token_id
+
+    @staticmethod
+    def resolve_ip_address(obj: AuditEntry, context: dict[str, Any]) -> str | None:
+        return None if AuditEntryOut._from_above(obj, context) else obj.ip_address
 
 
 class AuditFilter(Schema):
