@@ -348,7 +348,9 @@ def resend_invitation(
     """A fresh link for an organisation whose first login is still pending (the link expired,
     the email was lost, or went to a mistyped address); the old link stops working."""
     # Locked, so two admins resending at once leave one link, not two.
-    organisation = Organisation.objects.select_for_update().select_related("parent").get(pk=organisation.pk)
+    organisation = (
+        Organisation.objects.select_for_update(of=("self",)).select_related("parent").get(pk=organisation.pk)
+    )
     if organisation.portal_access != Access.INVITED:
         raise ValidationError("This organisation has no pending invitation to send again.")
     if organisation.kind == Kind.MSP:
