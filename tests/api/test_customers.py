@@ -188,3 +188,14 @@ def test_a_site_cannot_move_to_another_msp(tree, api_for):
     assert (response.status_code, response.json()["field"]) == (422, "account_id")
     tree.site_a1.refresh_from_db()
     assert (tree.site_a1.account, tree.site_a1.name) == (tree.account_a1, "Alpha Dental Main Street")
+
+
+def test_moving_a_site_moves_its_keys(tree, api_for):
+    from tests.keys.factories import source
+
+    keys = source(account=tree.account_a1, site=tree.site_a1, quantity=2)
+    other = Account.objects.create(msp=tree.msp_a1, name="Echo Bakery")
+    api = api_for(tree.msp_a1)
+    assert api.patch(f"/sites/{tree.site_a1.pk}", {"account_id": other.pk}).status_code == 200
+    listed = api.get("/keys", {"site_id": tree.site_a1.pk}).json()["items"]
+    assert {(k["id"], k["account_id"]) for k in listed} == {(k.pk, other.pk) for k in keys}
