@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from keyledger.audit.actor import Actor
-from keyledger.keys import actions
+from keyledger.keys import actions, states
 from keyledger.keys.call_home import KeyInUse
-from keyledger.keys.models import ProductKey
+from keyledger.keys.models import KeyEvent, ProductKey
 from keyledger.keys.sweeper import sweep
 from tests.keys.factories import call, reload, replayed_state, source
 
@@ -174,6 +174,11 @@ class KeyLifecycle(RuleBasedStateMachine):
     @invariant()
     def events_replay_to_the_stored_state(self) -> None:
         assert replayed_state(self.key) == self.state
+
+    @invariant()
+    def every_event_is_a_named_transition(self) -> None:
+        for old, new in KeyEvent.objects.filter(key=self.key).values_list("old_state", "new_state"):
+            assert any(old in t.sources and new in t.targets for t in states.TRANSITIONS), (old, new)
 
 
 def test_key_lifecycle(tree):
