@@ -212,7 +212,7 @@ def _require_deactivatable(key: ProductKey) -> None:
         raise ValidationError(f"{key.product.name} keys cannot be deactivated or reactivated.")
 
 
-def _withdraw(key: ProductKey, *, actor: Actor, now) -> None:
+def _withdraw(key: ProductKey, *, actor: Actor, now: datetime) -> None:
     old = key.state
     if old == State.DEACTIVATION_REQUESTED:
         states.apply(
@@ -272,10 +272,10 @@ def request_reactivation(*, key: ProductKey, actor: Actor, now: datetime | None 
 
 
 @transaction.atomic
-def withdraw_request(*, key: ProductKey, actor: Actor) -> ProductKey:
+def withdraw_request(*, key: ProductKey, actor: Actor, now: datetime | None = None) -> ProductKey:
     """Withdraw a pending deactivation or reactivation before the product calls home."""
     key = _lock(key)
     if not key.has_pending_request:
         raise ValidationError("This key has no pending request to withdraw.")
-    _withdraw(key, actor=actor, now=timezone.now())
+    _withdraw(key, actor=actor, now=now or timezone.now())
     return key
