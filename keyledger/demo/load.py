@@ -114,7 +114,7 @@ class _Builder:
         history.play(self.sourcings, now=timezone.now())
         return self.waiting
 
-    def _accept(self, token: str, person: data.Person) -> User:
+    def _accept(self, token: str) -> User:
         user = org_actions.accept_invitation(
             token=token, password=secrets.token_urlsafe(32), accept_terms=self.terms, actor=self.system
         )
@@ -136,7 +136,7 @@ class _Builder:
             country=spec.country,
             actor=as_staff,
         )
-        admin = self._accept(token, spec.admin)
+        admin = self._accept(token)
         distributor = admin.organisation
         as_admin = Actor.system(Channel.CLI, user=admin)
         for person in spec.users:
@@ -147,7 +147,7 @@ class _Builder:
                 role=person.role,
                 actor=as_admin,
             )
-            self._accept(token, person)
+            self._accept(token)
         for msp in spec.msps:
             self._msp(distributor, msp, as_admin)
 
@@ -177,7 +177,7 @@ class _Builder:
         if spec.portal == "invited":
             self.waiting.append((msp.name, invitation_url(token)))
             return
-        user = self._accept(token, spec.admin)
+        user = self._accept(token)
         self._accounts(user.organisation, spec.accounts, Actor.system(Channel.CLI, user=user))
         if spec.portal == "withdrawn":
             org_actions.withdraw_portal_access(msp=user.organisation, actor=as_distributor)
