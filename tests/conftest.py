@@ -3,6 +3,7 @@ import importlib
 import pytest
 from django.apps import apps
 
+from keyledger.keys.models import Product
 from keyledger.testing.tree import Tree, build_tree
 
 
@@ -13,19 +14,20 @@ def _fast_passwords(settings):
 
 
 @pytest.fixture(autouse=True)
-def _data_migrations_survive_flush(request, django_db_blocker):
-    """A transactional test (live server, real concurrency) ends by emptying every table,
-    the product catalog that a data migration installed too: each one starts by putting it
-    back. (pytest-django runs transactional tests after the others, so those keep theirs.)"""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = marker is not None and marker.kwargs.get(
-        "transaction", bool(marker.args and marker.args[0])
+def _default_catalog(request, django_db_blocker):
+    """Every test that uses the database finds the product catalog a data migration installs.
+
+    A transactional test (live server, real concurrency) ends by emptying every table, the
+    catalog too, and under xdist a test of another file may follow it on the same worker."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     )
-    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+    if uses_db:
         request.getfixturevalue("django_db_setup")  # the test database, never the real one
-        catalog = importlib.import_module("keyledger.keys.migrations.0002_default_catalog")
         with django_db_blocker.unblock():
-            catalog.install_catalog(apps, None)
+            if not Product.objects.exists():
+                catalog = importlib.import_module("keyledger.keys.migrations.0002_default_catalog")
+                catalog.install_catalog(apps, None)
     yield
 
 
