@@ -2,8 +2,9 @@
 service in-process, the whole HTTP request (routing, parsing, rate limits, signing), and
 the worker's sweep of keys gone silent.
 
-Runs on a throw-away database: a fresh SQLite file (the default), or, with DATABASE_URL, a
-test database created next to the given one and dropped afterwards.
+Runs on a throw-away database: a fresh SQLite file in a new temporary directory (always,
+unless DATABASE_URL is a PostgreSQL URL), or a test database created next to the given
+PostgreSQL one and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ import warnings
 from collections.abc import Callable
 from datetime import timedelta
 
-os.environ.setdefault("KEYLEDGER_DATA_DIR", tempfile.mkdtemp(prefix="keyledger-bench-"))
+if not os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:", "pgsql:")):
+    # SQLite: always a fresh file of the bench's own, whatever the environment points at,
+    # so that a bench never writes into a real database.
+    os.environ.pop("DATABASE_URL", None)
+    os.environ["KEYLEDGER_DATA_DIR"] = tempfile.mkdtemp(prefix="keyledger-bench-")
 import keyledger.testing.environment  # noqa: F401 (a throw-away SECRET_KEY and hosts)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keyledger.settings")
