@@ -2,6 +2,7 @@ from io import StringIO
 
 from django.apps import apps
 from django.core.management import call_command
+from django.test import override_settings
 
 from keyledger.customers.models import Account
 from keyledger.demo import data
@@ -12,7 +13,8 @@ from keyledger.testing.tree import make_org
 def run_demo() -> str:
     """`keyledger demo`, as called from the command line; its output."""
     out = StringIO()
-    call_command("demo", stdout=out)
+    with override_settings(DEBUG=True):  # what `make demo` runs with (tests run without)
+        call_command("demo", stdout=out)
     return out.getvalue()
 
 

@@ -13,6 +13,11 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "The demo is for development machines: its logins share a published password. "
+                "Run it with DEBUG=1 (as `make demo` does), on a database of its own."
+            )
         try:
             outcome = load()
         except DemoRefused as exc:
