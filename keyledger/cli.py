@@ -5,12 +5,17 @@ lists Keyledger's own commands first, then Django's.
 """
 
 import os
+import secrets
 import sys
 import textwrap
 
 ALIASES = {"serve": "runserver"}
 ALIAS_HELP = {"serve": "Run the web portal (Django's runserver; e.g. `keyledger serve 127.0.0.1:8000`)."}
 _HELP_WORDS = {"help", "--help", "-h"}
+# Commands that only read the code (they serve nothing, sign nothing, keep no session):
+# without SECRET_KEY they run with a random one that dies with the process, so a checkout
+# can check its migrations without inventing a secret or a host name.
+_CODE_ONLY = {"makemigrations", "showmigrations", "sqlmigrate", "check"}
 
 
 def keyledger_commands() -> dict[str, str]:
@@ -40,13 +45,16 @@ def main_help() -> str:
 
 def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keyledger.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv if argv is None else argv)
     args[0] = "keyledger"
+    if len(args) > 1 and args[1] in _CODE_ONLY and "--deploy" not in args:
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+        os.environ.setdefault("ALLOWED_HOSTS", "localhost")
     if len(args) == 1 or (len(args) == 2 and args[1] in _HELP_WORDS):
         import django
-        from django.core.exceptions import ImproperlyConfigured
 
         try:
             django.setup()
@@ -60,7 +68,12 @@ def main(argv: list[str] | None = None) -> None:
         args[2] = ALIASES.get(args[2], args[2])
     else:
         args[1] = ALIASES.get(args[1], args[1])
-    execute_from_command_line(args)
+    try:
+        execute_from_command_line(args)
+    except ImproperlyConfigured as exc:
+        # A configuration mistake is the operator's to fix: say what, not where in Django.
+        sys.stderr.write(f"keyledger: {exc}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

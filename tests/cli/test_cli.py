@@ -73,3 +73,36 @@ def test_demo_on_a_fresh_database_then_again_then_refused_on_other_data(tmp_path
         data_dir=other,
     )
     assert count.stdout.strip().splitlines()[-1] == "0"
+
+
+def bare_keyledger(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The command with no SECRET_KEY, no DEBUG, no ALLOWED_HOSTS: a production shell, unconfigured."""
+    env = {"PATH": os.environ.get("PATH", ""), "KEYLEDGER_DATA_DIR": str(data_dir)}
+    return subprocess.run(
+        [sys.executable, "-c", "from keyledger.cli import main; main()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_an_unconfigured_command_says_what_is_missing_in_one_line(tmp_path):
+    result = bare_keyledger("migrate", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("keyledger: SECRET_KEY is not set.")
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "keyledger.sqlite3").exists()
+
+
+def test_migrations_are_checked_without_inventing_a_secret(tmp_path):
+    result = bare_keyledger("makemigrations", "--check", "--dry-run", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_the_deploy_check_still_demands_a_real_secret(tmp_path):
+    result = bare_keyledger("check", "--deploy", data_dir=tmp_path)
+    assert result.returncode == 2
+    assert "SECRET_KEY is not set" in result.stderr
