@@ -21,7 +21,9 @@ $(STAMP):
 demo: venv
 	$(DEMO_ENV) $(BIN)/keyledger migrate --no-input
 	$(DEMO_ENV) $(BIN)/keyledger demo
-	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
+	@echo "The background worker runs beside the portal: silent keys turn Critical, alert emails print here."
+	@$(DEMO_ENV) $(BIN)/keyledger worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
+	  $(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
 
 serve: venv
 	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)

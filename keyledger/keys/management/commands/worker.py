@@ -29,13 +29,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, interval: float, batch: int, **options) -> None:
         if once:
-            self._sweep(batch)
+            self._sweep(batch, quiet=False)
             return
         self.stopping = False
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self.stopping:
-                self._sweep(batch)
+                self._sweep(batch, quiet=True)
                 # A long-running process: drop connections past CONN_MAX_AGE or broken meanwhile.
                 close_old_connections()
                 deadline = time.monotonic() + interval
@@ -46,8 +46,10 @@ class Command(BaseCommand):
                 signal.signal(sig, handler)
         log.info("Worker stopped.")
 
-    def _sweep(self, batch: int) -> None:
+    def _sweep(self, batch: int, *, quiet: bool) -> None:
         result = sweep(batch=batch)
+        if quiet and not (result.turned_critical or result.lease_expired):
+            return  # a sweep a minute: only the ones that changed something are worth a line
         self.stdout.write(
             f"{len(result.turned_critical)} key(s) turned Critical, "
             f"{len(result.lease_expired)} deactivation(s) final at the end of the offline lease."
