@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
@@ -231,6 +232,9 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
         return _rate_limited(retry, None)
     try:
         raw = json.loads(request.body)
+    except RequestDataTooBig:
+        # Django's own refusal would be an unsigned HTML page; every answer here is signed.
+        return _refuse(400, "bad_request", detail="The body is too large.")
     except (ValueError, UnicodeDecodeError) as exc:
         return _refuse(400, "bad_request", detail=f"The body is not JSON: {exc}")
     nonce = raw.get("nonce") if isinstance(raw, dict) else None

@@ -1,0 +1,77 @@
+"""Call-home edge cases (SPEC §7): odd bodies, odd products, odd spellings."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from keyledger.keys.models import KeyEvent, ProductKey
+from tests.api.test_call_home import assert_signed, body_for, post
+from tests.keys.factories import activated, reload, source
+
+State = ProductKey.State
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.parametrize("machine", [["FS01"], "FS01", 7, None])
+def test_machine_that_is_not_an_object_is_a_bad_request(tree, client, machine):
+    (key,) = source(account=tree.account_a1)
+    body = body_for(key)
+    body["machine"] = machine
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert response.json()["field"] == "machine"
+    assert_signed(client, response)
+    assert reload(key).state == State.UNUSED
+
+
+def test_a_huge_body_is_a_signed_bad_request(tree, client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    (key,) = source(account=tree.account_a1)
+    response = post(client, body_for(key, os="x" * 20_000))
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert_signed(client, response)
+    assert reload(key).state == State.UNUSED
+
+
+@pytest.mark.parametrize("code", ["imagemanager", "gre"])
+def test_products_without_editions_call_home_without_one(tree, client, code):
+    (key,) = source(account=tree.account_a1, code=code)
+    body = body_for(key)
+    assert "edition" not in body
+    response = post(client, body)
+    assert response.status_code == 200 and response.json()["status"] == "active"
+
+
+def test_spelling_variants_of_one_key_share_its_rate_limit(tree, client, settings):
+    settings.KEYLEDGER_RATE_LIMIT_PER_KEY = 2
+    key = activated(account=tree.account_a1)
+    spellings = [key.key, key.key.replace("-", "").lower(), key.key.replace("-", " ")]
+    codes = [post(client, body_for(key, key=s)).status_code for s in spellings]
+    assert codes == [200, 200, 429]
+
+
+def test_per_address_limit_ignores_forwarded_for(tree, client, settings):
+    settings.KEYLEDGER_RATE_LIMIT_PER_IP = 1
+    keys = source(account=tree.account_a1, quantity=2)
+    assert post(client, body_for(keys[0]), HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 200
+    assert post(client, body_for(keys[1]), HTTP_X_FORWARDED_FOR="198.51.100.2").status_code == 429
+
+
+def test_deactivated_key_from_the_bound_machine_writes_no_event(tree, client):
+    key = activated(account=tree.account_a1)
+    ProductKey.objects.filter(pk=key.pk).update(state=State.DEACTIVATED, critical_due_at=None)
+    count = KeyEvent.objects.filter(key=key).count()
+    response = post(client, body_for(key))
+    assert response.status_code == 200
+    assert response.json()["status"] == "deactivated"
+    assert response.json()["nonce"] == "nonce-123"
+    assert KeyEvent.objects.filter(key=key).count() == count
