@@ -96,3 +96,24 @@ def test_an_msp_admin_sees_only_its_own(tree, client_for):
     )
     body = client_for(tree.msp_a1_admin).get(reverse("portal:audit_log")).text
     assert "organisation.y" in body and "organisation.x" not in body
+
+
+def test_an_msp_sees_its_distributors_people_by_organisation_name_only(tree, client_for):
+    # A change the distributor made inside the MSP's subtree, and one the MSP made itself.
+    actions.withdraw_portal_access(msp=tree.msp_a1, actor=actor_for(tree.dist_a_admin, ip="192.0.2.8"))
+    record(
+        actor=actor_for(tree.msp_a1_member, ip="198.51.100.4"),
+        action="account.create",
+        organisation=tree.msp_a1,
+    )
+    tree.msp_a1.portal_access = "active"
+    tree.msp_a1.save(update_fields=["portal_access"])
+    response = client_for(tree.msp_a1_admin).get(reverse("portal:audit_log"))
+    body = response.text
+    assert "organisation.withdraw_portal_access" in body
+    assert tree.dist_a_admin.email not in body and "192.0.2.8" not in body
+    assert tree.dist_a.name in body
+    # The MSP's own people stay named, with where they came from.
+    assert tree.msp_a1_member.email in body and "198.51.100.4" in body
+    # The distributor itself still sees its own admin by email.
+    assert tree.dist_a_admin.email in client_for(tree.dist_a_admin).get(reverse("portal:audit_log")).text

@@ -5,6 +5,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
+from keyledger.audit.naming import actor_name
 from keyledger.keys.models import KeyEvent, ProductKey
 
 
@@ -97,11 +98,7 @@ class KeyEventOut(Schema):
         if obj.actor_user_id is None:
             return None
         viewer = context["request"].auth.organisation
-        # Users of the organisations above the viewer's are not the viewer's to know by name
-        # (as on the portal's key page): their organisation is named instead.
-        if obj.actor_user.organisation.is_within(viewer):
-            return obj.actor_user.email
-        return obj.actor_user.organisation.name
+        return actor_name(actor_user=obj.actor_user, label=obj.actor_user.email, viewer=viewer)
 
     @staticmethod
     def resolve_via_api_token(obj: KeyEvent) -> bool:

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from keyledger.api.schemas.common import Email
 from keyledger.audit.models import AuditEntry
+from keyledger.audit.naming import actor_name, is_from_above
 from keyledger.organisations.roles import Role
 
 
@@ -60,17 +61,16 @@ class AuditEntryOut(Schema):
     channel: str
 
     # Who acted from an organisation above the token's is not the token's to know: only that
-    # organisation's name is shown, as on the portal's key page.
+    # organisation's name is shown, as on the portal (keyledger.audit.naming).
     @staticmethod
     def _from_above(obj: AuditEntry, context: dict[str, Any]) -> bool:
-        user = obj.actor_user
-        return user is not None and not user.organisation.is_within(context["request"].auth.organisation)
+        return is_from_above(obj.actor_user, context["request"].auth.organisation)
 
     @staticmethod
     def resolve_actor(obj: AuditEntry, context: dict[str, Any]) -> str:
-        if AuditEntryOut._from_above(obj, context):
-            return obj.actor_user.organisation.name
-        return obj.actor_label
+        return actor_name(
+            actor_user=obj.actor_user, label=obj.actor_label, viewer=context["request"].auth.organisation
+        )
 
     @staticmethod
     def resolve_actor_user_id(obj: AuditEntry, context: dict[str, Any]) -> int | None:

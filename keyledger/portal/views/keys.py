@@ -34,6 +34,7 @@ from keyledger.access import (
     require,
 )
 from keyledger.audit.actor import Actor
+from keyledger.audit.naming import actor_name
 from keyledger.customers.models import Account, Site
 from keyledger.keys import actions, states
 from keyledger.keys.models import KeyEvent, Product, ProductKey
@@ -249,10 +250,7 @@ class EventRow:
 def _actor_label(event: KeyEvent, viewer: User) -> str:
     actor = event.actor_user
     if actor is not None:
-        # Users of the organisations above the viewer's are not the viewer's to know by name.
-        if actor.organisation.path.startswith(viewer.organisation.path):
-            return actor.email
-        return actor.organisation.name
+        return actor_name(actor_user=actor, label=actor.email, viewer=viewer.organisation)
     if event.actor_token_id is not None:
         return "API token"
     if event.cause == KeyEvent.Cause.CALL_HOME:
