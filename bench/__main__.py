@@ -10,8 +10,10 @@ PostgreSQL one and dropped afterwards.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -25,6 +27,7 @@ if not os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:"
     # so that a bench never writes into a real database.
     os.environ.pop("DATABASE_URL", None)
     os.environ["KEYLEDGER_DATA_DIR"] = tempfile.mkdtemp(prefix="keyledger-bench-")
+    atexit.register(shutil.rmtree, os.environ["KEYLEDGER_DATA_DIR"], ignore_errors=True)
 import keyledger.testing.environment  # noqa: F401 (a throw-away SECRET_KEY and hosts)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keyledger.settings")
@@ -173,6 +176,21 @@ def main(argv: list[str] | None = None) -> None:
             for c in ("per second", "p50 ms", "p95 ms")
         ]
         print(f"{row['what']:32}{row['count']:>8}{cells[0]:>12}{cells[1]:>9}{cells[2]:>9}")
+    print("Ratios of the measures above (this run, this machine):")
+    for line in ratios(results):
+        print(f"  {line}")
+
+
+def ratios(results: list[dict[str, float | str]]) -> list[str]:
+    """How the paths compare, from throughputs measured in the same run: absolute numbers
+    depend on the machine, ratios much less."""
+    rate = {str(row["what"]): float(row["per second"]) for row in results}
+    steady = rate["call home, service in-process"]
+    return [
+        f"whole HTTP request / service in-process: {steady / rate['call home, whole HTTP request']:.2f}x the time per call",
+        f"first call home / steady call home: {steady / rate['first call home (activation)']:.2f}x the time per call",
+        f"sweep / steady call home: {rate['sweep: keys turned Critical'] / steady:.2f}x the keys per second",
+    ]
 
 
 if __name__ == "__main__":
