@@ -237,6 +237,9 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
         return _refuse(400, "bad_request", detail="The body is too large.")
     except (ValueError, UnicodeDecodeError) as exc:
         return _refuse(400, "bad_request", detail=f"The body is not JSON: {exc}")
+    except RecursionError:
+        # Nesting deeper than the parser follows: within the size limit, still not a report.
+        return _refuse(400, "bad_request", detail="The body is nested too deeply.")
     nonce = raw.get("nonce") if isinstance(raw, dict) else None
     if not isinstance(raw, dict):
         return _refuse(400, "bad_request", detail="The body must be a JSON object.")

@@ -42,6 +42,13 @@ def test_a_huge_body_is_a_signed_bad_request(tree, client, settings):
     assert reload(key).state == State.UNUSED
 
 
+def test_a_deeply_nested_body_is_a_signed_bad_request(db, client):
+    response = post(client, b'{"machine": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert_signed(client, response)
+
+
 @pytest.mark.parametrize("code", ["imagemanager", "gre"])
 def test_products_without_editions_call_home_without_one(tree, client, code):
     (key,) = source(account=tree.account_a1, code=code)
