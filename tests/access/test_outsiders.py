@@ -65,6 +65,15 @@ SCENARIOS: dict[str, Callable[[Tree], tuple]] = {
     ),
 }
 
+# Someone who reaches every object of the scenario's victim: the control that shows the
+# outsider's 404 comes from the door, not from a URL that points at nothing.
+OWNERS: dict[str, str] = {
+    "sibling distributor": "dist_b_admin",
+    "sibling MSP": "dist_a_admin",
+    "MSP reaching up to its distributor": "vendor_admin",
+    "distributor reaching into a sibling's MSP": "dist_a_admin",
+}
+
 # URL argument → which victim object fills it.
 VICTIM_OBJECTS: dict[str, Callable[[dict], object]] = {
     "organisation_id": lambda v: v["organisation"].pk,
@@ -113,7 +122,23 @@ def test_every_url_argument_is_known():
 
 def test_the_matrix_covers_the_portal():
     # The matrix must not pass by trying nothing.
-    assert len(portal_routes()) >= 3
+    assert len(object_routes()) >= 20 and len(plain_routes()) >= 5
+    assert set(OWNERS) == set(SCENARIOS) == set(VICTIM_NAMES)
+
+
+def test_every_object_url_answers_its_owner(tree, client):
+    """Each object URL, filled with a scenario's victim objects, is found (not 404) by the
+    victim's own side in at least one scenario: so the outsider's 404 there is the door's."""
+    found: set[str] = set()
+    for scenario, owner in OWNERS.items():
+        _, victim = SCENARIOS[scenario](tree)
+        client.force_login(getattr(tree, owner))
+        for route in object_routes():
+            url = reverse(route.name, kwargs={k: VICTIM_OBJECTS[k](victim) for k in route.kwargs})
+            if client.get(url).status_code != 404 or client.post(url).status_code != 404:
+                found.add(route.name)
+    missing = sorted({r.name for r in object_routes()} - found)
+    assert not missing, f"No scenario reaches these for their owner, so their 404 proves nothing: {missing}"
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

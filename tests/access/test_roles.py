@@ -20,6 +20,13 @@ from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS
 EVERY_ROLE = {"portal:home", "portal:accept_terms", "portal:terms"}
 
 
+def member_may(name: str) -> bool:
+    """Key Management (accounts, sites, keys) and the reports; onboarding, users, API tokens
+    and the audit log are an admin's."""
+    page = name.removeprefix("portal:")
+    return "key" in page or page.startswith(("account", "site", "report"))
+
+
 def own_objects(tree: Tree) -> dict:
     """Objects inside dist_a's subtree, which its read-only and billing users reach."""
     key = source_keys(
@@ -68,12 +75,58 @@ def test_read_only_user_can_change_nothing(tree, client):
 def test_billing_user_sees_reports_only(tree, client, user):
     client.force_login(getattr(tree, user))
     targets = [(n, u) for n, u in urls(tree, exclude=EVERY_ROLE) if not n.startswith("portal:report")]
+    audit_rows = AuditEntry.objects.count()
     shown = [
         f"GET {url} ({name}) → {r.status_code}"
         for name, url in targets
         if (r := client.get(url)).status_code != 403
     ]
+    shown += [
+        f"POST {url} ({name}) → {r.status_code}"
+        for name, url in targets
+        if (r := client.post(url)).status_code not in (403, 405)
+    ]
     assert not shown, "\n".join(shown)
+    assert AuditEntry.objects.count() == audit_rows
+    assert len(targets) >= 10
+
+
+def test_member_neither_onboards_nor_manages_users_tokens_or_audit(tree, client):
+    client.force_login(tree.dist_a_member)
+    targets = urls(tree, exclude=EVERY_ROLE)
+    refused = [(n, u) for n, u in targets if not member_may(n)]
+    audit_rows = AuditEntry.objects.count()
+    allowed = [
+        f"GET {u} ({n}) → {r.status_code}" for n, u in refused if (r := client.get(u)).status_code != 403
+    ]
+    allowed += [
+        f"POST {u} ({n}) → {r.status_code}"
+        for n, u in refused
+        if (r := client.post(u)).status_code not in (403, 405)
+    ]
+    assert not allowed, "\n".join(allowed)
+    assert AuditEntry.objects.count() == audit_rows
+    assert {"portal:new_msp", "portal:invite_msp", "portal:users", "portal:api_tokens"} <= {
+        n for n, _ in refused
+    }
+    # The control: the pages a member may use answer it.
+    opened = [n for n, u in targets if member_may(n) and client.get(u).status_code == 200]
+    assert {"portal:msp_key_management", "portal:account_detail", "portal:key_detail"} <= set(opened)
+
+
+def test_admin_is_refused_nothing_the_other_roles_are(tree, client):
+    """The control of the matrix: the 403s above come from the role, not from the page."""
+    client.force_login(tree.dist_a_admin)
+    refused = [
+        f"GET {url} ({name})"
+        for name, url in urls(tree, exclude=EVERY_ROLE)
+        if client.get(url).status_code == 403
+    ]
+    # Only vendor staff set an agreement or create a distributor under a distributor.
+    assert set(refused) <= {
+        f"GET {reverse(n, kwargs={'organisation_id': tree.msp_a1.pk})} ({n})"
+        for n in ("portal:edit_agreement", "portal:new_distributor", "portal:resend_invitation")
+    }, refused
 
 
 def test_read_only_user_still_reads_keys(tree, client):
