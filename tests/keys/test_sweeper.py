@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import OperationalError
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.models import AuditEntry
@@ -179,3 +180,21 @@ def test_the_worker_sweeps_until_it_is_told_to_stop(keys_at_t0, capsys, monkeypa
     assert out[0].startswith("3 key(s) turned Critical")
     assert len(out) == 1 and len(naps) == 2
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_the_worker_outlives_a_failed_sweep(keys_at_t0, capsys, monkeypatch):
+    sweeps = [OperationalError("the database is locked")]
+
+    def flaky_sweep(**kwargs):
+        if sweeps:
+            raise sweeps.pop()
+        os.kill(os.getpid(), signal.SIGTERM)
+        return sweep(**kwargs)
+
+    monkeypatch.setattr(worker, "sweep", flaky_sweep)
+    monkeypatch.setattr(worker.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    with time_machine.travel(T0 + timedelta(days=4)):
+        call_command("worker", "--interval", "0.5")
+    assert capsys.readouterr().out.startswith("3 key(s) turned Critical")
+    assert ProductKey.objects.filter(state=State.CRITICAL).count() == 3

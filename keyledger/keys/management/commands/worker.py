@@ -4,7 +4,7 @@ import time
 from types import FrameType
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 
 from keyledger.keys.sweeper import BATCH, sweep
 
@@ -35,7 +35,12 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self.stopping:
-                self._sweep(batch, quiet=True)
+                try:
+                    self._sweep(batch, quiet=True)
+                except DatabaseError:
+                    # A lost connection or a busy database is passing: each batch commits on
+                    # its own, so the next sweep picks up where this one stopped.
+                    log.exception("The sweep failed; trying again after the interval.")
                 # A long-running process: drop connections past CONN_MAX_AGE or broken meanwhile.
                 close_old_connections()
                 deadline = time.monotonic() + interval
