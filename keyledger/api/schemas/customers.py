@@ -3,6 +3,8 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
+from keyledger.api.schemas.common import LongText
+
 
 class AccountOut(Schema):
     id: int
@@ -16,22 +18,22 @@ class AccountOut(Schema):
 
 class AccountFilter(Schema):
     msp_id: int | None = Field(None, description="Only this MSP's accounts")
-    name: str | None = Field(None, description="Only accounts whose name contains this text")
+    name: LongText | None = Field(None, description="Only accounts whose name contains this text")
 
 
 class AccountIn(Schema):
     msp_id: int = Field(description="The MSP that holds the account")
-    name: str = Field(description="Account Name, unique within the MSP")
-    address: str = ""
-    notes: str = ""
+    name: LongText = Field(description="Account Name, unique within the MSP")
+    address: LongText = ""
+    notes: LongText = ""
 
 
 class AccountPatch(Schema):
     """Only the fields sent are changed."""
 
-    name: str | None = None
-    address: str | None = None
-    notes: str | None = None
+    name: LongText | None = None
+    address: LongText | None = None
+    notes: LongText | None = None
 
 
 class SiteOut(Schema):
@@ -52,9 +54,9 @@ class SiteFilter(Schema):
 
 class SiteIn(Schema):
     account_id: int
-    name: str = Field(description="Site Name, unique within the account")
-    address: str = ""
-    notes: str = ""
+    name: LongText = Field(description="Site Name, unique within the account")
+    address: LongText = ""
+    notes: LongText = ""
 
 
 class SitePatch(Schema):
@@ -62,6 +64,6 @@ class SitePatch(Schema):
     site, and its keys, to that account."""
 
     account_id: int | None = None
-    name: str | None = None
-    address: str | None = None
-    notes: str | None = None
+    name: LongText | None = None
+    address: LongText | None = None
+    notes: LongText | None = None

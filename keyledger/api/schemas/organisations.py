@@ -3,7 +3,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.common import Email
+from keyledger.api.schemas.common import Email, Name, Place, PostalCode
 from keyledger.organisations.models import Organisation
 
 
@@ -47,29 +47,29 @@ class OrganisationFilter(Schema):
 class NewMspIn(Schema):
     """New MSP: an MSP without portal access, whose keys the distributor manages."""
 
-    name: str
-    city: str = ""
-    state: str = ""
-    country: str = ""
-    postal_code: str = ""
+    name: Name
+    city: Place = ""
+    state: Place = ""
+    country: Place = ""
+    postal_code: PostalCode = ""
 
 
 class InviteIn(Schema):
     """Invite: an MSP with portal access; the email carries a single-use link."""
 
     email: Email
-    name: str = Field(description="The name of the person invited")
-    company: str = Field(description="The MSP's name")
-    city: str = ""
-    state: str = ""
-    country: str = ""
-    postal_code: str = ""
-    region: str = Field("", description="Defaults to the distributor's region")
+    name: Name = Field(description="The name of the person invited")
+    company: Name = Field(description="The MSP's name")
+    city: Place = ""
+    state: Place = ""
+    country: Place = ""
+    postal_code: PostalCode = ""
+    region: Place = Field("", description="Defaults to the distributor's region")
 
 
 class GrantAccessIn(Schema):
     email: Email | None = Field(None, description="Needed when the MSP has no users yet: who is invited")
-    name: str = ""
+    name: Name = ""
 
 
 class InvitationOut(Schema):
@@ -85,22 +85,22 @@ class InvitedOut(Schema):
 
 
 class NewDistributorIn(Schema):
-    name: str
-    region: str = Field(description="The distributor's territory; its MSPs are assigned to it")
+    name: Name
+    region: Place = Field(description="The distributor's territory; its MSPs are assigned to it")
     admin_email: Email = Field(description="Who gets the first login link")
-    admin_name: str = ""
+    admin_name: Name = ""
     may_invite_msps: bool = False
     may_provision_cloud: bool = False
     may_create_subdistributors: bool = False
     is_master_msp: bool = Field(False, description="A distributor that is also an MSP")
-    city: str = ""
-    state: str = ""
-    country: str = ""
-    postal_code: str = ""
+    city: Place = ""
+    state: Place = ""
+    country: Place = ""
+    postal_code: PostalCode = ""
 
 
 class AgreementIn(Schema):
     may_invite_msps: bool
     may_provision_cloud: bool
     may_create_subdistributors: bool
-    region: str
+    region: Place

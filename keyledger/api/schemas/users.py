@@ -4,7 +4,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.common import Email
+from keyledger.api.schemas.common import Email, LongText, Name
 from keyledger.audit.models import AuditEntry
 from keyledger.audit.naming import actor_name, is_from_above
 from keyledger.organisations.roles import Role
@@ -27,7 +27,7 @@ class UserFilter(Schema):
 
 class InviteUserIn(Schema):
     email: Email
-    full_name: str = ""
+    full_name: Name = ""
     role: Role = Role.MEMBER
 
 
@@ -86,7 +86,7 @@ class AuditEntryOut(Schema):
 
 
 class AuditFilter(Schema):
-    action: str | None = Field(None, description='e.g. "key.request_deactivation"')
+    action: LongText | None = Field(None, description='e.g. "key.request_deactivation"')
     organisation_id: int | None = Field(
         None, description="Only changes to this organisation and those below it"
     )
