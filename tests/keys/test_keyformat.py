@@ -22,6 +22,31 @@ def test_check_symbol_is_the_top_five_bits_of_sha256():
     assert keyformat.check_symbol(body) == ALPHABET[hashlib.sha256(body.encode()).digest()[0] >> 3]
 
 
+@pytest.mark.parametrize(
+    ("typed", "key"),
+    [
+        # Fixed vectors: products in the field check keys offline with this very rule.
+        ("000000000000000000000000", "00000-00000-00000-00000-00003"),
+        ("abcdefghjkmnpqrstvwxyz01", "ABCDE-FGHJK-MNPQR-STVWX-YZ01A"),
+        ("ooooo ooooo ooooo ooooo oooo", "00000-00000-00000-00000-00003"),
+    ],
+)
+def test_known_keys_and_their_check_symbols(typed, key):
+    assert keyformat.normalise(typed + key[-1]) == key
+
+
+def test_generated_keys_come_from_the_cryptographic_source(monkeypatch):
+    drawn: list[str] = []
+
+    def choice(alphabet: str) -> str:
+        drawn.append(alphabet)
+        return "Z"
+
+    monkeypatch.setattr(keyformat.secrets, "choice", choice)
+    assert keyformat.generate() == "ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZ" + keyformat.check_symbol("Z" * 24)
+    assert drawn == [ALPHABET] * 24
+
+
 def test_generated_keys_have_the_format_and_pass_their_check():
     keys = {keyformat.generate() for _ in range(200)}
     assert len(keys) == 200
