@@ -2,6 +2,9 @@ from django import forms
 
 from keyledger.organisations.models import Organisation
 
+# The users' email column: Django's EmailField would take up to 320 characters.
+EMAIL_MAX_LENGTH = 254
+
 
 class OnboardingForm(forms.Form):
     """Labels are the seed's words as they stand: no trailing colon."""
@@ -15,6 +18,10 @@ def _text(label: str, *, required: bool = True, max_length: int = 100, **attrs: 
     return forms.CharField(
         label=label, required=required, max_length=max_length, widget=forms.TextInput(attrs=attrs)
     )
+
+
+class OrganisationSearchForm(forms.Form):
+    q = forms.CharField(label="Search by name", required=False, max_length=200)
 
 
 class AddressForm(OnboardingForm):
@@ -31,7 +38,9 @@ class NewMspForm(AddressForm):
 
 
 class InviteMspForm(AddressForm):
-    email = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    email = forms.EmailField(
+        label="Email", max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+    )
     name = _text("Name", max_length=200, autocomplete="off")
     company = _text("Company", max_length=200)
     region = _text("Region", required=False)
@@ -64,7 +73,9 @@ class NewDistributorForm(AgreementForm):
     country = _text("Country", required=False)
     postal_code = _text("Postal code", required=False, max_length=20)
     admin_email = forms.EmailField(
-        label="First login email", help_text="Receives the single-use link that sets the password."
+        label="First login email",
+        max_length=EMAIL_MAX_LENGTH,
+        help_text="Receives the single-use link that sets the password.",
     )
     admin_name = _text("First login name", max_length=200)
 
@@ -94,5 +105,9 @@ class NewDistributorForm(AgreementForm):
 
 
 class GrantAccessForm(OnboardingForm):
-    email = forms.EmailField(label="Email", help_text="Receives the single-use link that opens the portal.")
+    email = forms.EmailField(
+        label="Email",
+        max_length=EMAIL_MAX_LENGTH,
+        help_text="Receives the single-use link that opens the portal.",
+    )
     name = _text("Name", max_length=200)

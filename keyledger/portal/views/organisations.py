@@ -23,6 +23,7 @@ from keyledger.portal.forms.organisations import (
     InviteMspForm,
     NewDistributorForm,
     NewMspForm,
+    OrganisationSearchForm,
 )
 from keyledger.portal.views.onboarding import form_page, refused
 
@@ -61,7 +62,9 @@ def organisations(request: HttpRequest) -> HttpResponse:
     require(request.user, Permission.MANAGE_ORGANISATIONS)
     own = request.user.organisation
     rows = organisations_for_user(request.user).exclude(pk=own.pk).select_related("parent")
-    query = request.GET.get("q", "").strip()
+    # Through a form: a query it refuses (NUL, overlong) searches nothing rather than failing.
+    search = OrganisationSearchForm(request.GET)
+    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     if query:
         rows = rows.filter(name__icontains=query)
     # Ordered by path, every organisation follows its parent: the table reads as the tree.
@@ -318,7 +321,8 @@ def revoke_invitation(request: HttpRequest, organisation_id: int) -> HttpRespons
     if request.method == "POST":
         # Looked up among the organisation's own invitations: the organisation came through the door.
         raw = request.POST.get("invitation", "")
-        invitation = org.invitations.filter(pk=int(raw)).first() if raw.isdigit() else None
+        # isascii: "²".isdigit() is true, yet int() refuses it.
+        invitation = org.invitations.filter(pk=int(raw)).first() if raw.isascii() and raw.isdigit() else None
         if invitation is None:
             raise Http404("No such invitation.")
         try:
