@@ -6,6 +6,7 @@ import pytest
 from keyledger.api.models import ApiToken
 from keyledger.audit.models import AuditEntry
 from keyledger.customers.models import Account
+from keyledger.keys.models import ProductKey
 from keyledger.organisations.models import Invitation, Organisation
 from tests.api.conftest import ApiClient, make_token
 
@@ -50,6 +51,19 @@ CASES = [
     ("msp_a1", "PATCH", lambda t: f"/accounts/{t.account_a1.pk}", {"address": "\x00"}, "address"),
     ("msp_a1", "GET", lambda t: "/accounts", {"name": "\x00"}, "name"),
     ("dist_a", "GET", lambda t: "/audit-log", {"action": "\x00"}, "action"),
+    ("msp_a1", "GET", lambda t: "/keys", {"product": "\x00"}, "product"),
+    ("msp_a1", "POST", lambda t: "/keys", {"product": "gre\x00", "account_id": "ACCOUNTID"}, "product"),
+    (
+        "msp_a1",
+        "POST",
+        lambda t: "/keys",
+        {
+            "product": "gre",
+            "account_id": "ACCOUNTID",
+            "fields": {"exchange_server_name": "FS\x0001", "exchange_server_version": "2019"},
+        },
+        "fields",
+    ),
 ]
 
 
@@ -57,14 +71,25 @@ CASES = [
 def test_hostile_input_is_a_field_error(tree, case):
     who, method, path, body, field = case
     org = getattr(tree, who)
-    body = {k: (tree.msp_a1.pk if v == "MSPID" else v) for k, v in body.items()}
+    ids = {"MSPID": tree.msp_a1.pk, "ACCOUNTID": tree.account_a1.pk}
+    body = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     client = ApiClient(make_token(org, scope=ApiToken.Scope.READ_WRITE)[1])
-    counts = (Organisation.objects.count(), Account.objects.count(), Invitation.objects.count())
+    counts = (
+        Organisation.objects.count(),
+        Account.objects.count(),
+        Invitation.objects.count(),
+        ProductKey.objects.count(),
+    )
     audit = AuditEntry.objects.count()
     response = client.request(method, path(tree), body)
     assert response.status_code == 422, response.content
     assert response.json()["field"] == field
-    assert (Organisation.objects.count(), Account.objects.count(), Invitation.objects.count()) == counts
+    assert (
+        Organisation.objects.count(),
+        Account.objects.count(),
+        Invitation.objects.count(),
+        ProductKey.objects.count(),
+    ) == counts
     assert AuditEntry.objects.count() == audit
     tree.account_a1.refresh_from_db()
     assert "\x00" not in tree.account_a1.address

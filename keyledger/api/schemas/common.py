@@ -5,7 +5,7 @@ from django.core.validators import validate_email
 from pydantic import AfterValidator, StringConstraints
 
 
-def _no_nul(value: str) -> str:
+def no_nul(value: str) -> str:
     # PostgreSQL cannot store NUL in text; refused here it is a field error, not a 500.
     if "\x00" in value:
         raise ValueError("Null characters are not allowed.")
@@ -21,7 +21,7 @@ def _email(value: str) -> str:
     return value
 
 
-NoNul = AfterValidator(_no_nul)
+NoNul = AfterValidator(no_nul)
 # Each fits the database column it is written to.
 Name = Annotated[str, StringConstraints(max_length=200), NoNul]  # organisations, accounts, sites, people
 Place = Annotated[str, StringConstraints(max_length=100), NoNul]  # city, state, country, region

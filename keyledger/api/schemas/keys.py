@@ -3,8 +3,9 @@ from typing import Any
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from keyledger.api.schemas.common import LongText, no_nul
 from keyledger.audit.naming import actor_name
 from keyledger.keys.models import KeyEvent, ProductKey
 
@@ -117,7 +118,7 @@ class KeyFilter(Schema):
     msp_id: int | None = None
     account_id: int | None = None
     site_id: int | None = None
-    product: str | None = Field(None, description="A product code, e.g. spmsp")
+    product: LongText | None = Field(None, description="A product code, e.g. spmsp")
     state: ProductKey.State | None = Field(None, description="As of now (see the key's state)")
     key: str | None = Field(None, description="A product key, typed any way the portal accepts")
 
@@ -125,13 +126,22 @@ class KeyFilter(Schema):
 class SourceKeysIn(Schema):
     """Add Key(s). Send `Idempotency-Key` to make a retry return the same keys."""
 
-    product: str = Field(description="A product code from GET /products")
+    product: LongText = Field(description="A product code from GET /products")
     quantity: int = Field(1, description="1 to the product's max_quantity (GRE: always 1)")
     account_id: int | None = Field(None, description="Required unless site_id is given")
     site_id: int | None = Field(None, description="A site of the account; the key then belongs to it")
-    fields: dict[str, Any] = Field(
+    fields: dict[LongText, Any] = Field(
         default_factory=dict, description="Job licenses (ImageManager) or the product's own fields (GRE)"
     )
+
+    @field_validator("fields")
+    @classmethod
+    def _no_nul_in_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        # The values are stored as JSON: PostgreSQL refuses a NUL in it.
+        for item in value.values():
+            if isinstance(item, str):
+                no_nul(item)
+        return value
 
 
 class SourcedKeysOut(Schema):
