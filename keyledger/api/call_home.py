@@ -27,6 +27,8 @@ from keyledger.keys.call_home import Outcome, Refusal, Report, call_home
 router = Router(tags=["Call home"])
 
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+# A report is a few hundred bytes; anything far larger is refused before it is parsed.
+MAX_BODY_BYTES = 64 * 1024
 
 
 class MachineIn(BaseModel):
@@ -214,6 +216,13 @@ def _answer(outcome: Outcome, nonce: str) -> HttpResponse:
     )
 
 
+def _content_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
 @router.post(
     "/call-home",
     auth=None,
@@ -231,6 +240,8 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
     if retry is not None:
         return _rate_limited(retry, None)
     try:
+        if _content_length(request) > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+            raise RequestDataTooBig
         raw = json.loads(request.body)
     except RequestDataTooBig:
         # Django's own refusal would be an unsigned HTML page; every answer here is signed.

@@ -42,10 +42,20 @@ def test_a_huge_body_is_a_signed_bad_request(tree, client, settings):
     assert reload(key).state == State.UNUSED
 
 
-def test_a_deeply_nested_body_is_a_signed_bad_request(db, client):
-    response = post(client, b'{"machine": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+def test_a_body_far_larger_than_a_report_is_refused_unparsed(tree, client):
+    (key,) = source(account=tree.account_a1)
+    response = post(client, body_for(key, padding="x" * 100_000))
     assert response.status_code == 400
-    assert response.json()["error"] == "bad_request"
+    assert response.json() == {"error": "bad_request", "detail": "The body is too large."}
+    assert_signed(client, response)
+    assert reload(key).state == State.UNUSED
+
+
+def test_a_deeply_nested_body_is_a_signed_bad_request(db, client):
+    # Within the size limit, deeper than the parser's recursion.
+    response = post(client, b'{"machine": ' + b"[" * 20_000 + b"]" * 20_000 + b"}")
+    assert response.status_code == 400
+    assert response.json() == {"error": "bad_request", "detail": "The body is nested too deeply."}
     assert_signed(client, response)
 
 
