@@ -5,8 +5,10 @@ from django.test import Client
 from django.urls import reverse
 
 from keyledger.audit.models import AuditEntry
+from keyledger.organisations.actions import invite_user
 from keyledger.organisations.models import Organisation
 from keyledger.testing.tree import make_org
+from tests.organisations.helpers import actor_for
 
 Access = Organisation.PortalAccess
 
@@ -394,3 +396,19 @@ def test_revoke_reaches_only_the_organisations_own_invitations(tree, client_for)
     assert client.post(revoke, {"invitation": "x"}).status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
+
+
+def test_an_msp_sees_who_invited_its_users_by_the_distributors_name_only(tree, client_for):
+    invite_user(
+        organisation=tree.msp_a1,
+        email="new-tech@acme.test",
+        full_name="New Tech",
+        role="member",
+        actor=actor_for(tree.dist_a_admin),
+    )
+    own_page = url("organisation", organisation_id=tree.msp_a1.pk)
+    body = client_for(tree.msp_a1_admin).get(own_page).text
+    assert "new-tech@acme.test" in body
+    assert tree.dist_a_admin.email not in body and f"by {tree.dist_a.name}" in body
+    # The distributor knows its own admin.
+    assert f"by {tree.dist_a_admin.email}" in client_for(tree.dist_a_admin).get(own_page).text

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from keyledger.access import get_msp_for_user, get_organisation_for_user, organisations_for_user, require
 from keyledger.audit.actor import Actor
+from keyledger.audit.naming import actor_name
 from keyledger.organisations import actions
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.queries import latest_organisation_invitation
@@ -80,10 +81,19 @@ def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
     org = get_organisation_for_user(request.user, organisation_id)
     below_own = org.pk != request.user.organisation_id
     is_msp = org.kind == Kind.MSP
+    invitations = list(org.invitations.pending(timezone.now()).select_related("created_by__organisation"))
+    for invitation in invitations:
+        # Sent from an organisation above the viewer's: named by that organisation only.
+        sender = invitation.created_by
+        invitation.sent_by = (
+            actor_name(actor_user=sender, label=sender.email, viewer=request.user.organisation)
+            if sender
+            else ""
+        )
     context = {
         "org": org,
         "users": org.users.order_by("email"),
-        "invitations": org.invitations.pending(timezone.now()).select_related("created_by"),
+        "invitations": invitations,
         "children": org.children.order_by("name"),
         "key_management_url": _key_management_url(org),
         "can_edit_agreement": request.user.is_vendor_staff and org.kind == Kind.DISTRIBUTOR,
