@@ -236,6 +236,10 @@ def request_deactivation(*, key: ProductKey, actor: Actor, now: datetime | None 
     now = now or timezone.now()
     old = key.state
     if old == State.DEACTIVATION_REQUESTED:
+        if key.is_offline_at(now):
+            # Past its lease the product no longer runs licensed: final now, not at the next sweep.
+            states.apply(key, states.LEASE_EXPIRED, actor=actor, now=now)
+            _audit(key, actor=actor, action="key.deactivate", old=old)
         return key
     if old == State.REACTIVATION_REQUESTED:
         _withdraw(key, actor=actor, now=now)

@@ -284,6 +284,29 @@ def test_deactivation_is_final_at_once_past_the_offline_lease(tree, actor):
     assert AuditEntry.objects.filter(action="key.deactivate", object_id=str(late.pk)).exists()
 
 
+def test_deactivate_again_past_the_offline_lease_is_final_at_once(tree, actor):
+    with time_machine.travel(NOW, tick=False):
+        key = activated(account=tree.account_a1)
+    with time_machine.travel(NOW + timedelta(days=1), tick=False):
+        actions.request_deactivation(key=key, actor=actor)
+    with time_machine.travel(NOW + timedelta(days=29), tick=False):
+        # Still within the lease: the request waits for the next call home, no new event.
+        count = key.events.count()
+        assert actions.request_deactivation(key=key, actor=actor).state == State.DEACTIVATION_REQUESTED
+        assert key.events.count() == count
+    with time_machine.travel(NOW + timedelta(days=30, seconds=1), tick=False):
+        # Past it and before the sweeper: the product no longer runs licensed.
+        key = actions.request_deactivation(key=key, actor=actor)
+    assert key.state == State.DEACTIVATED
+    event = key.events.last()
+    assert (event.old_state, event.new_state, event.cause) == (
+        "deactivation_requested",
+        "deactivated",
+        "user",
+    )
+    assert replayed_state(key) == State.DEACTIVATED
+
+
 def test_the_offline_lease_comes_from_the_settings(tree, actor, settings):
     settings.KEYLEDGER_OFFLINE_LEASE_DAYS = 2
     with time_machine.travel(NOW, tick=False):

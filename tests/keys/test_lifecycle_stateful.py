@@ -113,11 +113,7 @@ class KeyLifecycle(RuleBasedStateMachine):
             State.DEACTIVATION_REQUESTED: State.DEACTIVATION_REQUESTED,
             State.REACTIVATION_REQUESTED: State.DEACTIVATED,
         }.get(self.state)
-        if (
-            expected == State.DEACTIVATION_REQUESTED
-            and self.state != expected
-            and self.now - self.last > LEASE
-        ):
+        if expected == State.DEACTIVATION_REQUESTED and self.now - self.last > LEASE:
             expected = State.DEACTIVATED
         self._request(actions.request_deactivation, expected)
 
