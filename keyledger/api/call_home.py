@@ -26,7 +26,9 @@ from keyledger.keys.call_home import Outcome, Refusal, Report, call_home
 
 router = Router(tags=["Call home"])
 
-Text = Annotated[StrictStr, Field(min_length=1, max_length=200)]
+# PostgreSQL text holds no NUL character: refused here, not as a database error.
+NoNul = Field(pattern=r"^[^\x00]*$")
+Text = Annotated[StrictStr, Field(min_length=1, max_length=200), NoNul]
 # A report is a few hundred bytes; anything far larger is refused before it is parsed.
 MAX_BODY_BYTES = 64 * 1024
 
@@ -54,8 +56,8 @@ class CallHomeIn(BaseModel):
     machine: MachineIn
     product: Annotated[StrictStr, Field(max_length=32, examples=["spmsp"])]
     edition: Annotated[StrictStr | None, Field(max_length=32, description="Required for spmsp.")] = None
-    version: Annotated[StrictStr, Field(max_length=64)] = ""
-    os: Annotated[StrictStr, Field(max_length=200)] = ""
+    version: Annotated[StrictStr, Field(max_length=64), NoNul] = ""
+    os: Annotated[StrictStr, Field(max_length=200), NoNul] = ""
     nonce: Annotated[StrictStr, Field(min_length=1, max_length=200, description="Echoed in the answer.")]
     jobs_in_use: Annotated[
         dict[str, Annotated[StrictInt, Field(ge=0)]],

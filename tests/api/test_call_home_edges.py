@@ -59,6 +59,21 @@ def test_a_deeply_nested_body_is_a_signed_bad_request(db, client):
     assert_signed(client, response)
 
 
+@pytest.mark.parametrize(
+    "field", ["machine.name", "machine.hardware_id", "machine.software_id", "version", "os"]
+)
+def test_a_nul_character_is_a_bad_request_naming_the_field(tree, client, field):
+    (key,) = source(account=tree.account_a1)
+    body = body_for(key)
+    target, name = (body["machine"], field.split(".")[1]) if "." in field else (body, field)
+    target[name] = "FS\x0001"
+    response = post(client, body)
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request" and response.json()["field"] == field
+    assert_signed(client, response)
+    assert reload(key).state == State.UNUSED
+
+
 @pytest.mark.parametrize("code", ["imagemanager", "gre"])
 def test_products_without_editions_call_home_without_one(tree, client, code):
     (key,) = source(account=tree.account_a1, code=code)
