@@ -218,6 +218,15 @@ def _answer(outcome: Outcome, nonce: str) -> HttpResponse:
     )
 
 
+def _is_text(value: Any) -> bool:
+    """Every string in the parsed body is encodable as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _content_length(request: HttpRequest) -> int:
     try:
         return int(request.META.get("CONTENT_LENGTH") or 0)
@@ -253,6 +262,9 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
     except RecursionError:
         # Nesting deeper than the parser follows: within the size limit, still not a report.
         return _refuse(400, "bad_request", detail="The body is nested too deeply.")
+    if not _is_text(raw):
+        # A "\ud800" escape parses, but is no character: it could be neither stored nor echoed.
+        return _refuse(400, "bad_request", detail="The body holds a lone surrogate, which is not text.")
     nonce = raw.get("nonce") if isinstance(raw, dict) else None
     if not isinstance(raw, dict):
         return _refuse(400, "bad_request", detail="The body must be a JSON object.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.cache import cache
 
@@ -107,3 +109,16 @@ def test_deactivated_key_from_the_bound_machine_writes_no_event(tree, client):
     assert response.json()["status"] == "deactivated"
     assert response.json()["nonce"] == "nonce-123"
     assert KeyEvent.objects.filter(key=key).count() == count
+
+
+@pytest.mark.parametrize("field", ["nonce", "machine.name", "os"])
+def test_a_lone_surrogate_is_a_bad_request(tree, client, field):
+    (key,) = source(account=tree.account_a1)
+    body = body_for(key)
+    target, name = (body["machine"], field.split(".")[1]) if "." in field else (body, field)
+    target[name] = "\ud800"
+    response = post(client, json.dumps(body).encode())  # ASCII escapes: valid JSON, not valid text
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert_signed(client, response)
+    assert reload(key).state == State.UNUSED
