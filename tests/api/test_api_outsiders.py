@@ -387,3 +387,30 @@ def test_request_builder_names_every_required_body_field():
 class _Everything(dict):
     def __missing__(self, key: str) -> Any:
         return type("Obj", (), {"pk": 1})()
+
+
+# Who reaches every object of each scenario's victim: the control of the write matrix.
+OWNERS = {
+    "sibling distributor": "dist_b",
+    "sibling MSP": "dist_a",
+    "MSP reaching up to its distributor": "vendor",
+    "distributor reaching into a sibling's MSP": "dist_a",
+}
+
+
+def test_every_write_finds_the_victims_objects_for_their_owner(world):
+    """Each write that answers an outsider 404 is found (not 404) by the owner of the same
+    objects in at least one scenario: so the outsider's 404 is the door's, not a request
+    that points at nothing."""
+    assert set(OWNERS) == set(SCENARIOS)
+    writes = [op for op in private_operations() if op.method in WRITE_METHODS and op.object_params]
+    assert len(writes) >= 12
+    found: set[str] = set()
+    for scenario, owner in OWNERS.items():
+        _, _, victim, _ = world["scenarios"][scenario]
+        client = ApiClient(make_token(getattr(world["tree"], owner), scope=ApiToken.Scope.READ_WRITE)[1])
+        for op in writes:
+            if str(op) not in found and call(client, op, *request_for(op, victim)).status_code != 404:
+                found.add(str(op))
+    missing = sorted({str(op) for op in writes} - found)
+    assert not missing, f"Never reached by their owner, so an outsider's 404 proves nothing: {missing}"
