@@ -304,6 +304,12 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
     return _answer(outcome, body.nonce)
 
 
+@router.api_operation(["GET", "PUT", "PATCH", "DELETE"], "/call-home", auth=None, include_in_schema=False)
+def call_home_wrong_method(request: HttpRequest) -> HttpResponse:
+    # A product that speaks the protocol wrongly still gets an answer it can verify.
+    return _refuse(405, "bad_request", detail="Call home with POST.", headers={"Allow": "POST"})
+
+
 @router.get(
     "/signing-key",
     auth=None,

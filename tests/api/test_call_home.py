@@ -439,8 +439,13 @@ def test_too_many_calls_from_one_address_are_rate_limited(tree, product_client, 
     assert post(product_client, body_for(keys[3]), REMOTE_ADDR="198.51.100.9").status_code == 200
 
 
-def test_only_post_is_allowed(db, product_client):
-    assert product_client.get(URL).status_code == 405
+@pytest.mark.parametrize("method", ["get", "put", "patch", "delete"])
+def test_only_post_is_allowed_and_the_refusal_is_signed(db, product_client, method):
+    response = getattr(product_client, method)(URL)
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response.json()["error"] == "bad_request"
+    assert response["Keyledger-Signature"].startswith("ed25519=")
 
 
 # --- signatures, cost, documentation -------------------------------------------------------
