@@ -36,6 +36,16 @@ def test_an_msp_lists_itself_only(tree, api_for):
     assert names(api_for(tree.msp_a1).get("/organisations")) == {"Acme IT"}
 
 
+def test_the_organisation_above_the_token_is_not_named(tree, api_for):
+    own = api_for(tree.msp_a1).get(f"/organisations/{tree.msp_a1.pk}").json()
+    assert own["parent_id"] is None
+    (listed,) = api_for(tree.msp_a1).get("/organisations").json()["items"]
+    assert listed["parent_id"] is None
+    # Below the token, the parent is the token's to know.
+    below = api_for(tree.dist_a).get(f"/organisations/{tree.msp_a1.pk}").json()
+    assert below["parent_id"] == tree.dist_a.pk
+
+
 def test_organisations_filter_by_parent_and_paginate(tree, api_for):
     api = api_for(tree.vendor)
     response = api.get("/organisations", {"parent_id": tree.dist_a.pk, "limit": 2, "offset": 1})

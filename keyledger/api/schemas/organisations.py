@@ -1,4 +1,5 @@
 from datetime import datetime
+from typing import Any
 
 from ninja import Schema
 from pydantic import Field
@@ -18,7 +19,10 @@ class OrganisationOut(Schema):
     kind: str = Field(description="vendor, distributor or msp")
     kind_label: str = Field(description="Vendor, Distributor, Sub-distributor, Master MSP or MSP")
     name: str
-    parent_id: int | None
+    parent_id: int | None = Field(
+        description="The organisation directly above; null for the token's own organisation, "
+        "whose parent is outside the token's reach"
+    )
     region: str
     city: str
     state: str
@@ -27,6 +31,12 @@ class OrganisationOut(Schema):
     portal_access: str = Field(description="none, invited, active or withdrawn")
     agreement: AgreementOut | None = Field(description="A distributor's agreement; null for others")
     created_at: datetime
+
+    @staticmethod
+    def resolve_parent_id(obj: Organisation, context: dict[str, Any]) -> int | None:
+        # Only the token's own organisation has a parent above the token: not the token's to know.
+        viewer = context["request"].auth.organisation
+        return None if obj.pk == viewer.pk else obj.parent_id
 
     @staticmethod
     def resolve_agreement(obj: Organisation) -> dict | None:
