@@ -69,6 +69,9 @@ def test_the_state_listed_is_the_state_as_of_now(tree, api_for):
     api = api_for(tree.msp_a1)
     with time_machine.travel(NOW + timedelta(hours=71), tick=False):
         assert [k["state"] for k in api.get("/keys", {"state": "ok"}).json()["items"]] == ["ok"]
+    with time_machine.travel(key.critical_due_at, tick=False):  # exactly 72 h: not longer yet
+        assert [k["state"] for k in api.get("/keys", {"state": "ok"}).json()["items"]] == ["ok"]
+        assert api.get("/keys", {"state": "critical"}).json()["count"] == 0
     with time_machine.travel(NOW + timedelta(hours=73), tick=False):
         assert api.get("/keys", {"state": "ok"}).json()["count"] == 0
         items = api.get("/keys", {"state": "critical"}).json()["items"]

@@ -45,12 +45,13 @@ SOURCING_FIELDS = PLACEMENT_FIELDS | {"product": "product", "quantity": "quantit
 
 def _shown_in_state(state: str, now: datetime) -> Q:
     """Keys whose state as of now (ProductKey.state_at) is `state`: an OK key past its
-    critical threshold is Critical before the sweeper writes it down."""
-    overdue = Q(state=State.OK, critical_due_at__lte=now)
+    critical threshold is Critical before the sweeper writes it down. Silent for *longer*
+    than the threshold: at exactly the due time the key is still OK, as state_at says."""
+    overdue = Q(state=State.OK, critical_due_at__lt=now)
     if state == State.CRITICAL:
         return Q(state=State.CRITICAL) | overdue
     if state == State.OK:
-        return Q(state=State.OK) & (Q(critical_due_at__isnull=True) | Q(critical_due_at__gt=now))
+        return Q(state=State.OK) & (Q(critical_due_at__isnull=True) | Q(critical_due_at__gte=now))
     return Q(state=state)
 
 
