@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import Lower
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from keyledger.access import (
@@ -34,6 +34,7 @@ from keyledger.customers.models import Account, Site
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.key_management import AccountForm, MspSearchForm, SiteForm
+from keyledger.portal.views.methods import only_methods
 
 MSPS_PER_PAGE = 25
 
@@ -75,13 +76,6 @@ def _page(
     return render(request, template, context)
 
 
-def _only(request: HttpRequest, *methods: str) -> HttpResponse | None:
-    # Checked after the object lookup, so an outsider gets 404 whatever the method.
-    if request.method not in methods:
-        return HttpResponseNotAllowed(methods)
-    return None
-
-
 def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
     """Run an action with a valid form's data; a rule it refuses becomes errors next to the fields."""
     try:
@@ -95,7 +89,7 @@ def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
 def key_management(request: HttpRequest) -> HttpResponse:
     user = request.user
     require(user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET"):
+    if not_allowed := only_methods(request, "GET"):
         return not_allowed
     if user.organisation.kind == Organisation.Kind.MSP:
         return redirect("portal:msp_key_management", msp_id=user.organisation.pk)
@@ -117,7 +111,7 @@ def key_management(request: HttpRequest) -> HttpResponse:
 def msp_key_management(request: HttpRequest, msp_id: int) -> HttpResponse:
     msp = get_msp_for_user(request.user, msp_id)
     require(request.user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET"):
+    if not_allowed := only_methods(request, "GET"):
         return not_allowed
     return _page(request, "portal/key_management/msp.html", msp)
 
@@ -126,7 +120,7 @@ def msp_key_management(request: HttpRequest, msp_id: int) -> HttpResponse:
 def account_create(request: HttpRequest, msp_id: int) -> HttpResponse:
     msp = get_msp_for_user(request.user, msp_id)
     require(request.user, Permission.CHANGE_KEYS)
-    if not_allowed := _only(request, "GET", "POST"):
+    if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     form = AccountForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -144,7 +138,7 @@ def account_create(request: HttpRequest, msp_id: int) -> HttpResponse:
 def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
     account = get_account_for_user(request.user, account_id)
     require(request.user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET", "POST"):
+    if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     form = None
     if request.method == "POST":
@@ -169,7 +163,7 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
 def site_create(request: HttpRequest, msp_id: int) -> HttpResponse:
     msp = get_msp_for_user(request.user, msp_id)
     require(request.user, Permission.CHANGE_KEYS)
-    if not_allowed := _only(request, "GET", "POST"):
+    if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     accounts = accounts_for_user(request.user).filter(msp=msp).by_name()
     if request.method == "POST":
@@ -205,7 +199,7 @@ def site_create(request: HttpRequest, msp_id: int) -> HttpResponse:
 def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
     site = get_site_for_user(request.user, site_id)
     require(request.user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET", "POST"):
+    if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     msp = site.account.msp
     accounts = accounts_for_user(request.user).filter(msp=msp).by_name()

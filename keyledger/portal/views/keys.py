@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -42,6 +42,7 @@ from keyledger.organisations.models import Organisation, User
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.keys import AddKeysForm, MoveKeyForm, placement_value
+from keyledger.portal.views.methods import only_methods
 
 KEYS_PER_PAGE = 25
 State = ProductKey.State
@@ -61,13 +62,6 @@ BADGES: dict[str, str] = {
 def _is_htmx(request: HttpRequest) -> bool:
     # A history restore asks for the whole page, though it comes from htmx.
     return request.headers.get("HX-Request") == "true" and "HX-History-Restore-Request" not in request.headers
-
-
-def _only(request: HttpRequest, *methods: str) -> HttpResponse | None:
-    # Checked after the object lookup, so an outsider gets 404 whatever the method.
-    if request.method not in methods:
-        return HttpResponseNotAllowed(methods)
-    return None
 
 
 def _pick_product(catalog: list[Product], code: str | None) -> Product | None:
@@ -98,7 +92,7 @@ class KeyRow:
 def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> HttpResponse:
     user = request.user
     require(user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET"):
+    if not_allowed := only_methods(request, "GET"):
         return not_allowed
     catalog = list(products())
     product = _pick_product(catalog, request.GET.get("product"))
@@ -189,7 +183,7 @@ def add_keys(request: HttpRequest, msp_id: int) -> HttpResponse:
     """Add Key(s): the form (in the dialog, or as a page), and sourcing the keys."""
     msp = get_msp_for_user(request.user, msp_id)
     require(request.user, Permission.CHANGE_KEYS)
-    if not_allowed := _only(request, "GET", "POST"):
+    if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     source = request.POST if request.method == "POST" else request.GET
     catalog = list(products())
@@ -344,7 +338,7 @@ def _details(request: HttpRequest, key: ProductKey, *, move_form: MoveKeyForm | 
 def key_detail(request: HttpRequest, key_id: int) -> HttpResponse:
     key = get_key_for_user(request.user, key_id)
     require(request.user, Permission.VIEW_KEYS)
-    if not_allowed := _only(request, "GET"):
+    if not_allowed := only_methods(request, "GET"):
         return not_allowed
     return _details(request, key)
 
@@ -355,7 +349,7 @@ def _change(
     """Run one of the keys actions on a key; a refusal is flashed, never a server error."""
     key = get_key_for_user(request.user, key_id)
     require(request.user, Permission.CHANGE_KEYS)
-    if not_allowed := _only(request, "POST"):
+    if not_allowed := only_methods(request, "POST"):
         return not_allowed
     old = key.state
     try:
@@ -408,7 +402,7 @@ def move_key(request: HttpRequest, key_id: int) -> HttpResponse:
     """Change the Account/Site association of a key, among its MSP's accounts and sites."""
     key = get_key_for_user(request.user, key_id)
     require(request.user, Permission.CHANGE_KEYS)
-    if not_allowed := _only(request, "POST"):
+    if not_allowed := only_methods(request, "POST"):
         return not_allowed
     form = MoveKeyForm(request.POST, tree=account_tree_for_user(request.user, key.msp))
     if form.is_valid():
