@@ -53,8 +53,16 @@ def test_msp_user_adds_a_site_to_the_selected_account(page, tree):
     sign_in(page, tree.msp_a1_admin.email)
     page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
 
-    accounts_sites(page).get_by_role("link", name="Alpha Dental").click()
+    accounts_sites(page).get_by_role("link", name="Alpha Dental", exact=True).click()
     expect(detail(page).get_by_role("heading", name="Account Detail")).to_be_visible()
+    # The panel is redrawn with the selection (and Add Site's account) once htmx has settled.
+    expect(accounts_sites(page).get_by_role("link", name="Alpha Dental", exact=True)).to_have_attribute(
+        "aria-current", "true"
+    )
+    expect(accounts_sites(page).get_by_role("link", name="Add Site")).to_have_attribute(
+        "href", f"/msps/{tree.msp_a1.pk}/sites/new/?account={tree.account_a1.pk}"
+    )
+    page.wait_for_load_state("networkidle")
     accounts_sites(page).get_by_role("link", name="Add Site").click()
     expect(detail(page).get_by_role("heading", name="New Site Detail")).to_be_visible()
     expect(page.get_by_label("Account", exact=True)).to_have_value(str(tree.account_a1.pk))
@@ -128,7 +136,7 @@ def test_read_only_user_browses_without_controls(page, tree):
     sign_in(page, tree.dist_a_readonly.email)
     page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
 
-    accounts_sites(page).get_by_role("link", name="Alpha Dental").click()
+    accounts_sites(page).get_by_role("link", name="Alpha Dental", exact=True).click()
 
     expect(detail(page).get_by_text("Account Name")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
