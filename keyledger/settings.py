@@ -51,6 +51,8 @@ INSTALLED_APPS = [
     "keyledger.audit",
     "keyledger.customers",
     "keyledger.keys",
+    "keyledger.billing",
+    "keyledger.reports",
     "keyledger.api",
     "keyledger.portal",
 ]
@@ -231,6 +233,10 @@ KEYLEDGER_SIGNING_KEY = env_str("KEYLEDGER_SIGNING_KEY") or ""
 KEYLEDGER_SIGNING_KEY_FILE = Path(env_str("KEYLEDGER_SIGNING_KEY_FILE") or DATA_DIR / "signing-key.pem")
 KEYLEDGER_RATE_LIMIT_PER_KEY = env_int("KEYLEDGER_RATE_LIMIT_PER_KEY", 30, minimum=1)  # per minute
 KEYLEDGER_RATE_LIMIT_PER_IP = env_int("KEYLEDGER_RATE_LIMIT_PER_IP", 600, minimum=1)  # per minute
+# Billing (SPEC §8): a key is billable in a month when it was active on more than this many days.
+KEYLEDGER_BILLABLE_AFTER_DAYS = env_int("KEYLEDGER_BILLABLE_AFTER_DAYS", 14, minimum=0)
+# Days after a month ends before its draft statements become final on their own.
+KEYLEDGER_STATEMENT_GRACE_DAYS = env_int("KEYLEDGER_STATEMENT_GRACE_DAYS", 3, minimum=0)
 
 LOGGING = {
     "version": 1,

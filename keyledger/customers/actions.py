@@ -15,6 +15,7 @@ from django.db import IntegrityError, models, transaction
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import diff, record
 from keyledger.customers.models import Account, Site
+from keyledger.keys import actions as key_actions
 from keyledger.organisations.models import Organisation
 
 NAME_MAX_LENGTH = 200
@@ -147,7 +148,8 @@ def update_site(*, site: Site, name: str, account: Account, address: str, notes:
     update_fields = list(changes)
     if moved:
         site.account = account
-        site.product_keys.update(account=account)  # the site's keys move with it, in one UPDATE
+        # The site's keys move with it (each move is a key event: billing follows the key).
+        key_actions.move_site_keys(site=site, account=account, actor=actor)
         update_fields.append("account")
         changes["account"] = [[old_account.pk, old_account.name], [account.pk, account.name]]
 

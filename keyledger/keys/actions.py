@@ -191,8 +191,11 @@ def _audit(key: ProductKey, *, actor: Actor, action: str, old: str) -> None:
 
 
 @transaction.atomic
-def move_key(*, key: ProductKey, account: Account, site: Site | None, actor: Actor) -> ProductKey:
-    """Change the Account/Site association, within the MSP that holds the key."""
+def move_key(
+    *, key: ProductKey, account: Account, site: Site | None, actor: Actor, now: datetime | None = None
+) -> ProductKey:
+    """Change the Account/Site association, within the MSP that holds the key. Billing
+    follows: the key is billed where it is at the month's end."""
     key = _lock(key)
     _check_placement(account=account, site=site)
     if account.msp_id != key.msp_id:
@@ -200,11 +203,28 @@ def move_key(*, key: ProductKey, account: Account, site: Site | None, actor: Act
     site_id = site.pk if site else None
     if (key.account_id, key.site_id) == (account.pk, site_id):
         return key
+    now = now or timezone.now()
+    states.settle(key, now=now)
     changes = {"account": [key.account_id, account.pk], "site": [key.site_id, site_id]}
+    before = {key.pk: (key.edition, key.account_id, key.site_id)}
     key.account, key.site = account, site
     key.save(update_fields=["account", "site"])
+    states.record_move([key], before=before, actor=actor, now=now)
     record(actor=actor, action="key.move", organisation=key.msp, obj=key, changes=changes)
     return key
+
+
+def move_site_keys(*, site: Site, account: Account, actor: Actor, now: datetime | None = None) -> None:
+    """The keys of `site` follow it to `account` (the caller moves the site, in its transaction)."""
+    now = now or timezone.now()
+    keys = list(ProductKey.objects.select_for_update(of=("self",)).select_related("msp").filter(site=site))
+    for key in keys:
+        states.settle(key, now=now)
+    before = {k.pk: (k.edition, k.account_id, k.site_id) for k in keys}
+    ProductKey.objects.filter(pk__in=[k.pk for k in keys]).update(account=account)
+    for key in keys:
+        key.account = account
+    states.record_move(keys, before=before, actor=actor, now=now)
 
 
 def _require_deactivatable(key: ProductKey) -> None:
@@ -237,7 +257,8 @@ def request_deactivation(*, key: ProductKey, actor: Actor, now: datetime | None 
     old = key.state
     if old == State.DEACTIVATION_REQUESTED:
         if key.is_offline_at(now):
-            # Past its lease the product no longer runs licensed: final now, not at the next sweep.
+            # Past its lease the product no longer runs licensed: final now (effective at the
+            # lease's end), not at the next sweep.
             states.apply(key, states.LEASE_EXPIRED, actor=actor, now=now)
             _audit(key, actor=actor, action="key.deactivate", old=old)
         return key
@@ -262,6 +283,9 @@ def request_reactivation(*, key: ProductKey, actor: Actor, now: datetime | None 
     key = _lock(key)
     _require_deactivatable(key)
     now = now or timezone.now()
+    # A pending deactivation past the offline lease is already final: Reactivate then asks
+    # for a reactivation instead of withdrawing it.
+    states.settle(key, now=now)
     old = key.state
     if old == State.REACTIVATION_REQUESTED:
         return key
@@ -279,7 +303,13 @@ def request_reactivation(*, key: ProductKey, actor: Actor, now: datetime | None 
 def withdraw_request(*, key: ProductKey, actor: Actor, now: datetime | None = None) -> ProductKey:
     """Withdraw a pending deactivation or reactivation before the product calls home."""
     key = _lock(key)
+    now = now or timezone.now()
+    if states.settle(key, now=now):
+        raise ValidationError(
+            "The deactivation became final when the product's offline lease ended "
+            f"({key.last_call_home_at + states.offline_lease():%Y-%m-%d %H:%M} UTC)."
+        )
     if not key.has_pending_request:
         raise ValidationError("This key has no pending request to withdraw.")
-    _withdraw(key, actor=actor, now=now or timezone.now())
+    _withdraw(key, actor=actor, now=now)
     return key

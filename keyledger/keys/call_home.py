@@ -148,6 +148,9 @@ def _call_home_locked(*, key_id: int, report: Report, actor: Actor, now: datetim
     # the lock must come first in the key's events, whose order billing replays.
     now = now or timezone.now()
     reported = _check_report(key, report)
+    # A pending deactivation whose lease ran out before this call was final at the lease's
+    # end: the product hears "deactivated", and the key was not active in between.
+    states.settle(key, now=now)
     seen = {**reported, "last_call_home_at": now}
     old = key.state
     transition: states.Transition | None = None

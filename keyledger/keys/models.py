@@ -220,10 +220,14 @@ class ProductKey(models.Model):
         return self.state in (self.State.DEACTIVATION_REQUESTED, self.State.REACTIVATION_REQUESTED)
 
     def state_at(self, when: datetime) -> str:
-        """The state as of `when`: an OK key past its critical threshold is Critical even
-        before the sweeper has written it down."""
-        if self.state == self.State.OK and self.critical_due_at is not None and self.critical_due_at < when:
+        """The state as of `when`, before the sweeper has written it down: an OK key past its
+        critical threshold is Critical, and a pending deactivation past the offline lease is
+        Deactivated (its due time is the lease's end)."""
+        overdue = self.critical_due_at is not None and self.critical_due_at < when
+        if overdue and self.state == self.State.OK:
             return self.State.CRITICAL
+        if overdue and self.state == self.State.DEACTIVATION_REQUESTED:
+            return self.State.DEACTIVATED
         return self.state
 
     def status_label_at(self, when: datetime) -> str:
@@ -266,8 +270,9 @@ class KeyEvent(models.Model):
     """One row per state change of a key. Billing and the Activation Report are derived from
     these rows, so each keeps who held the key and on which machine at that moment.
 
-    An edition change reported by a call home is also written (old_state == new_state):
-    billing needs "the edition it last reported in that month"."""
+    An edition change reported by a call home, and a move to another account or site, are
+    also written (old_state == new_state): billing needs "the edition it last reported in that
+    month" and the account and site at the month's end."""
 
     class Cause(models.TextChoices):
         CALL_HOME = "call_home", "Call home"
@@ -275,12 +280,19 @@ class KeyEvent(models.Model):
         SWEEPER = "sweeper", "Sweeper"
         API = "api", "API"
 
+    # When the change took effect. Usually when it was written; a pending deactivation that
+    # lapsed with the offline lease took effect at the lease's end, however late the sweep
+    # that writes it down runs (SPEC §8), and `recorded_at` keeps when that was.
     at = models.DateTimeField(default=timezone.now)
+    recorded_at = models.DateTimeField(default=timezone.now)
     key = models.ForeignKey(ProductKey, on_delete=models.PROTECT, related_name="events")
     # "" for the sourcing of the key.
     old_state = models.CharField(max_length=32, blank=True)
     new_state = models.CharField(max_length=32, choices=ProductKey.State.choices)
     cause = models.CharField(max_length=16, choices=Cause.choices)
+    # The name of the transition (keyledger.keys.states), e.g. "activate", "move",
+    # "lease_expired"; blank on events written before it was kept.
+    transition = models.CharField(max_length=32, blank=True)
     actor_user = models.ForeignKey(
         "organisations.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

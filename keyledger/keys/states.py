@@ -18,6 +18,8 @@ from django.db import transaction
 
 from keyledger.audit.actor import Actor, Channel
 from keyledger.audit.models import AuditEntry
+from keyledger.audit.record import record
+from keyledger.billing import spans
 from keyledger.keys.models import KeyEvent, ProductKey
 
 State = ProductKey.State
@@ -69,9 +71,11 @@ WITHDRAW_DEACTIVATION = _t(
 )
 REQUEST_REACTIVATION = _t("request_reactivation", [State.DEACTIVATED], [State.REACTIVATION_REQUESTED])
 WITHDRAW_REACTIVATION = _t("withdraw_reactivation", [State.REACTIVATION_REQUESTED], [State.DEACTIVATED])
-# The sweeper.
+# The sweeper. A lapsed lease takes effect at the lease's end, whenever it is written down.
 TURN_CRITICAL = _t("turn_critical", [State.OK], [State.CRITICAL])
 LEASE_EXPIRED = _t("lease_expired", [State.DEACTIVATION_REQUESTED], [State.DEACTIVATED])
+# Not a state change: the key moved to another account or site of its MSP (record_move).
+MOVE = "move"
 
 TRANSITIONS: tuple[Transition, ...] = (
     SOURCE,
@@ -127,13 +131,23 @@ def _require_transaction() -> None:
         raise RuntimeError("A key's state changes inside the transaction that writes its event.")
 
 
-def event_for(key: ProductKey, *, old: str, actor: Actor, at: datetime) -> KeyEvent:
+def event_for(
+    key: ProductKey,
+    *,
+    old: str,
+    actor: Actor,
+    at: datetime,
+    transition: str,
+    recorded_at: datetime | None = None,
+) -> KeyEvent:
     return KeyEvent(
         at=at,
+        recorded_at=recorded_at or at,
         key=key,
         old_state=old,
         new_state=key.state,
         cause=cause_for(actor),
+        transition=transition,
         actor_user=actor.user,
         actor_token_id=getattr(actor.token, "pk", None),
         machine_name=key.machine_name,
@@ -148,7 +162,9 @@ def event_for(key: ProductKey, *, old: str, actor: Actor, at: datetime) -> KeyEv
 
 def record_sourced(keys: list[ProductKey], *, actor: Actor, at: datetime) -> None:
     _require_transaction()
-    KeyEvent.objects.bulk_create([event_for(k, old=NEW, actor=actor, at=at) for k in keys])
+    KeyEvent.objects.bulk_create(
+        [event_for(k, old=NEW, actor=actor, at=at, transition=SOURCE.name) for k in keys]
+    )
 
 
 def apply(
@@ -161,12 +177,17 @@ def apply(
     **changes: Any,
 ) -> KeyEvent:
     """Move `key` along `transition` from the state it holds in memory, with `changes` to
-    other columns written in the same UPDATE. Raises Conflict when the row has moved on."""
+    other columns written in the same UPDATE. Raises Conflict when the row has moved on.
+
+    The event takes effect `now`, except a lapsed lease, which takes effect at the lease's
+    end (SPEC §8); the key's active spans follow in the same transaction."""
     _require_transaction()
     old = key.state
     if old not in transition.sources:
         raise InvalidTransition(f"{transition.name} does not start from {old}")
     new = transition.target(to)
+    at = lease_end(key) if transition is LEASE_EXPIRED else now
+    before = spans.placement(key)
     last = changes.get("last_call_home_at", key.last_call_home_at)
     changes["critical_due_at"] = due_at(new, last)
     updated = ProductKey.objects.filter(pk=key.pk, state=old).update(state=new, **changes)
@@ -175,9 +196,48 @@ def apply(
     key.state = new
     for name, value in changes.items():
         setattr(key, name, value)
-    event = event_for(key, old=old, actor=actor, at=now)
+    event = event_for(key, old=old, actor=actor, at=at, recorded_at=now, transition=transition.name)
     event.save(force_insert=True)
+    spans.after_change(key, old_state=old, before=before, at=at)
     return event
+
+
+def lease_end(key: ProductKey) -> datetime:
+    """When a pending deactivation lapses: the last call home plus the offline lease."""
+    if key.last_call_home_at is None:
+        raise InvalidTransition("A key that never called home has no offline lease.")
+    return key.last_call_home_at + offline_lease()
+
+
+def settle(key: ProductKey, *, now: datetime) -> bool:
+    """Write down a pending deactivation that lapsed with the offline lease before `now`, so
+    that nothing is recorded after the lease's end as if the key were still active. The
+    caller holds the key's row lock. True when it changed the key."""
+    if key.state != State.DEACTIVATION_REQUESTED or not key.is_offline_at(now):
+        return False
+    old = key.state
+    apply(key, LEASE_EXPIRED, actor=Actor.system(Channel.WORKER), now=now)
+    record(
+        actor=Actor.system(Channel.WORKER),
+        action=f"key.{LEASE_EXPIRED.name}",
+        organisation=key.msp,
+        obj=key,
+        changes={"state": [old, key.state]},
+    )
+    return True
+
+
+def record_move(
+    keys: list[ProductKey], *, before: dict[int, tuple[str, int, int | None]], actor: Actor, now: datetime
+) -> None:
+    """The keys (as they are now) moved to another account or site: one event each, and the
+    active ones start a new span there. `before` maps key id → spans.placement before."""
+    _require_transaction()
+    moved = [k for k in keys if spans.placement(k) != before[k.pk]]
+    KeyEvent.objects.bulk_create(
+        [event_for(k, old=k.state, actor=actor, at=now, transition=MOVE) for k in moved]
+    )
+    spans.split([k for k in moved if k.state in ProductKey.ACTIVE_STATES], at=now)
 
 
 def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) -> list[ProductKey]:
@@ -197,6 +257,9 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     )
     if not due:
         return []
+    # When each change took effect: a lapsed lease at the lease's end, however late the
+    # sweep runs (a worker that was down must not make the keys bill for longer).
+    effective = {k.pk: lease_end(k) if transition is LEASE_EXPIRED else now for k in due}
     updated = ProductKey.objects.filter(
         pk__in=[k.pk for k in due], state=source, critical_due_at__lt=now
     ).update(state=new, critical_due_at=due_at(new, None))
@@ -205,7 +268,16 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     for key in due:
         key.state = new
         key.critical_due_at = None
-    KeyEvent.objects.bulk_create([event_for(k, old=source, actor=actor, at=now) for k in due])
+    KeyEvent.objects.bulk_create(
+        [
+            event_for(
+                k, old=source, actor=actor, at=effective[k.pk], recorded_at=now, transition=transition.name
+            )
+            for k in due
+        ]
+    )
+    if source in ProductKey.ACTIVE_STATES and new not in ProductKey.ACTIVE_STATES:
+        spans.close_many(due, ends=effective)
     AuditEntry.objects.bulk_create(
         [
             AuditEntry(

@@ -47,6 +47,10 @@ class Organisation(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
 
     portal_access = models.CharField(max_length=16, choices=PortalAccess.choices, default=PortalAccess.NONE)
+    # Starts the numbers of the statements this organisation issues ("NW" → NW-2026-11-0007).
+    statement_prefix = models.CharField(
+        max_length=8, blank=True, help_text="Letters and digits; blank: the initials of the name."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

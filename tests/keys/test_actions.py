@@ -215,7 +215,12 @@ def test_a_key_moves_within_its_msp(tree, actor):
     # A move to where it already is changes nothing.
     actions.move_key(key=key, account=other_account, site=None, actor=actor)
     assert AuditEntry.objects.filter(action="key.move").count() == 2
-    assert list(key.events.values_list("new_state", flat=True)) == ["unused"]
+    # Each move is a key event (billing follows the key), in the state the key was in.
+    assert list(key.events.values_list("transition", "new_state", "account", "site")) == [
+        ("source", "unused", tree.account_a1.pk, tree.site_a1.pk),
+        ("move", "unused", other_account.pk, other_site.pk),
+        ("move", "unused", other_account.pk, None),
+    ]
 
 
 def test_a_key_does_not_move_to_another_msp(tree, actor):
@@ -239,6 +244,11 @@ def test_moving_a_site_moves_its_keys(tree, actor):
     assert {reload(k).account_id for k in on_site} == {other_account.pk}
     assert {reload(k).site_id for k in on_site} == {tree.site_a1.pk}
     assert reload(on_account).account == tree.account_a1
+    # Each key that moved has its move event; the one that stayed has none.
+    moves = KeyEvent.objects.filter(transition="move")
+    assert sorted(moves.values_list("key_id", "account_id")) == sorted(
+        (k.pk, other_account.pk) for k in on_site
+    )
 
 
 # --- Deactivate, Reactivate, withdraw ---------------------------------------------------------

@@ -75,6 +75,9 @@ class KeyLifecycle(RuleBasedStateMachine):
     @rule(machine=st.sampled_from(MACHINES))
     def call_home(self, machine: tuple[str, str, str]) -> None:
         name, hardware_id, software_id = machine
+        if self.state == State.DEACTIVATION_REQUESTED and self.now - self.last > LEASE:
+            # The deactivation lapsed with the lease before this call: final at the lease's end.
+            self.state = State.DEACTIVATED
         expect_in_use = self.state in ACTIVE and not same_machine(machine, self.bound)
         try:
             outcome = call(
@@ -124,13 +127,21 @@ class KeyLifecycle(RuleBasedStateMachine):
             State.REACTIVATION_REQUESTED: State.REACTIVATION_REQUESTED,
         }.get(self.state)
         if self.state == State.DEACTIVATION_REQUESTED:
-            expected = self._active_again()
+            # Past the lease the deactivation is final already: Reactivate asks anew.
+            lapsed = self.now - self.last > LEASE
+            expected = State.REACTIVATION_REQUESTED if lapsed else self._active_again()
         self._request(actions.request_reactivation, expected)
 
     @rule()
     def withdraw(self) -> None:
         expected = {State.REACTIVATION_REQUESTED: State.DEACTIVATED}.get(self.state)
         if self.state == State.DEACTIVATION_REQUESTED:
+            if self.now - self.last > LEASE:
+                # Too late to withdraw: the deactivation became final when the lease ended.
+                # The refusal writes nothing; the sweep or the next call home records the lapse.
+                self._request(actions.withdraw_request, None)
+                assert reload(self.key).state_at(self.now) == State.DEACTIVATED
+                return
             expected = self._active_again()
         self._request(actions.withdraw_request, expected)
 

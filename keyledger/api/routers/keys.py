@@ -45,13 +45,19 @@ SOURCING_FIELDS = PLACEMENT_FIELDS | {"product": "product", "quantity": "quantit
 
 def _shown_in_state(state: str, now: datetime) -> Q:
     """Keys whose state as of now (ProductKey.state_at) is `state`: an OK key past its
-    critical threshold is Critical before the sweeper writes it down. Silent for *longer*
+    critical threshold is Critical, and a pending deactivation past its offline lease is
+    Deactivated, before the sweeper writes it down. Silent for *longer*
     than the threshold: at exactly the due time the key is still OK, as state_at says."""
     overdue = Q(state=State.OK, critical_due_at__lt=now)
+    lapsed = Q(state=State.DEACTIVATION_REQUESTED, critical_due_at__lt=now)
     if state == State.CRITICAL:
         return Q(state=State.CRITICAL) | overdue
     if state == State.OK:
         return Q(state=State.OK) & (Q(critical_due_at__isnull=True) | Q(critical_due_at__gte=now))
+    if state == State.DEACTIVATED:
+        return Q(state=State.DEACTIVATED) | lapsed
+    if state == State.DEACTIVATION_REQUESTED:
+        return Q(state=State.DEACTIVATION_REQUESTED) & ~lapsed
     return Q(state=state)
 
 

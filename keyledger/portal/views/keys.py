@@ -255,10 +255,18 @@ def _actor_label(event: KeyEvent, viewer: User) -> str:
 def _event_rows(key: ProductKey, viewer: User) -> list[EventRow]:
     labels = dict(State.choices)
     rows = []
-    for event in key.events.select_related("actor_user__organisation").order_by("at", "id"):
+    for event in key.events.select_related("actor_user__organisation", "account", "site").order_by(
+        "at", "id"
+    ):
         new = labels.get(event.new_state, event.new_state)
         if not event.old_state:
             change = f"Sourced: {new}"
+        elif event.transition == states.MOVE:
+            change = "Moved to " + " / ".join(
+                n for n in (event.account.name, getattr(event.site, "name", "")) if n
+            )
+        elif event.transition == states.LEASE_EXPIRED.name:
+            change = f"{labels.get(event.old_state, event.old_state)} → {new} (the offline lease ended)"
         elif event.old_state == event.new_state:
             change = f"Edition reported: {key.product.edition_label(event.edition)}"
         else:
