@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from keyledger.billing.months import Month, local_date
+from keyledger.billing.months import DayRange, Month, local_date
 from keyledger.billing.sql import Sql, as_datetime, dt, fetch_dicts
 
 
@@ -78,15 +78,16 @@ def _day_number(column: str, starts: tuple[datetime, ...], *, end: bool) -> Sql:
     return Sql(text, params)
 
 
-def bound_of(month: Month, as_of: datetime | None) -> datetime:
+def bound_of(month: Month | DayRange, as_of: datetime | None) -> datetime:
     """The end of what is counted: the month's end, or `as_of` within a running month."""
     if as_of is None or as_of >= month.end:
         return month.end
     return max(as_of, month.start)
 
 
-def span_days(month: Month, scope: Scope, *, as_of: datetime | None = None) -> Sql:
-    """One row per active span in the month (up to `as_of`), with the days it adds:
+def span_days(month: Month | DayRange, scope: Scope, *, as_of: datetime | None = None) -> Sql:
+    """One row per active span in the month, or any DayRange (up to `as_of`), with the
+    days (numbered from 1) it adds:
     key_id, msp_id, product_id, period_start, started_at, ended_at, ends_period, edition,
     account_id, site_id, machine_name, first_day, last_day, new_days, is_last."""
     bound = bound_of(month, as_of)

@@ -101,6 +101,34 @@ class Month:
         return self.start <= instant < self.end
 
 
+@dataclass(frozen=True)
+class DayRange:
+    """`count` calendar days of the billing time zone from `first`: like a Month, for
+    counting by day over any stretch (the home page's last 90 days)."""
+
+    first: date
+    count: int
+
+    @cached_property
+    def day_starts(self) -> tuple[datetime, ...]:
+        return tuple(local_midnight(self.first + timedelta(days=n)) for n in range(self.count + 1))
+
+    @property
+    def start(self) -> datetime:
+        return self.day_starts[0]
+
+    @property
+    def end(self) -> datetime:
+        return self.day_starts[-1]
+
+    @property
+    def last_day(self) -> date:
+        return self.first + timedelta(days=self.count - 1)
+
+    def day(self, number: int) -> date:
+        return self.first + timedelta(days=number - 1)
+
+
 def months_between(first: Month, last: Month) -> list[Month]:
     months, month = [], first
     while month <= last:
