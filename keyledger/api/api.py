@@ -6,7 +6,7 @@ from ninja import NinjaAPI
 from ninja.openapi.schema import OpenAPISchema
 
 from keyledger.api import call_home, errors
-from keyledger.api.routers import customers, keys, organisations, users
+from keyledger.api.routers import customers, keys, organisations, price_lists, reports, statements, users
 
 
 class KeyledgerAPI(NinjaAPI):
@@ -48,3 +48,6 @@ api.add_router("", organisations.router)
 api.add_router("", customers.router)
 api.add_router("", keys.router)
 api.add_router("", users.router)
+api.add_router("", reports.router)
+api.add_router("", statements.router)
+api.add_router("", price_lists.router)

@@ -19,6 +19,7 @@ class Tab:
 
 
 TABS = (
+    Tab("Overview", "portal:overview", Permission.VIEW_KEYS),
     Tab(
         "Key Management",
         "portal:key_management",
@@ -32,7 +33,9 @@ TABS = (
         (Organisation.Kind.VENDOR, Organisation.Kind.DISTRIBUTOR),
         sections=("/organisations/",),
     ),
-    Tab("Reports", "portal:reports", Permission.VIEW_REPORTS),
+    Tab("Reports", "portal:reports", Permission.VIEW_REPORTS, sections=("/reports/",)),
+    Tab("Statements", "portal:statements", Permission.VIEW_REPORTS, sections=("/statements/",)),
+    Tab("Price lists", "portal:price_lists", Permission.VIEW_REPORTS, sections=("/price-lists/",)),
     Tab("API tokens", "portal:api_tokens", Permission.MANAGE_ORGANISATIONS),
     Tab("Users", "portal:users", Permission.MANAGE_ORGANISATIONS),
     Tab("Audit log", "portal:audit_log", Permission.VIEW_AUDIT),
