@@ -7,16 +7,33 @@ so a new view cannot escape the check.
 """
 
 from collections.abc import Callable
+from datetime import date
 
 import pytest
 from django.urls import reverse
 
 from keyledger.api.actions import create_token
 from keyledger.audit.actor import Actor
+from keyledger.billing.models import PriceList, Statement
 from keyledger.keys.actions import source_keys
 from keyledger.keys.models import Product
+from keyledger.organisations.models import Organisation
 from keyledger.testing.tree import Tree
 from keyledger.testing.urls import Route, portal_routes
+
+
+def draft_statement(customer: Organisation) -> Statement:
+    """A draft statement of November 2026 that the customer's parent issues it."""
+    return Statement.objects.get_or_create(
+        issuer=customer.parent, customer=customer, month=date(2026, 11, 1)
+    )[0]
+
+
+def price_list(customer: Organisation) -> PriceList:
+    return PriceList.objects.get_or_create(
+        customer=customer, defaults={"issuer": customer.parent, "currency": "EUR"}
+    )[0]
+
 
 # Pages anyone may open, signed in or not; they take a secret, not an object id.
 PUBLIC = {"portal:login", "portal:logout", "portal:invitation"}
@@ -86,6 +103,8 @@ VICTIM_OBJECTS: dict[str, Callable[[dict], object]] = {
         )[0].pk
     ),
     "user_id": lambda v: v["user"].pk,
+    "statement_id": lambda v: draft_statement(v["msp"]).pk,
+    "price_list_id": lambda v: price_list(v["msp"]).pk,
     "key_id": lambda v: (
         source_keys(
             product=Product.objects.get(code="spmsp"),

@@ -14,7 +14,7 @@ from keyledger.keys.actions import source_keys
 from keyledger.keys.models import Product
 from keyledger.testing.tree import Tree
 from keyledger.testing.urls import portal_routes
-from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS
+from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS, draft_statement, price_list
 
 # Pages every signed-in user may use whatever the role: the home page, accepting the Terms.
 EVERY_ROLE = {"portal:home", "portal:accept_terms"}
@@ -24,7 +24,14 @@ def member_may(name: str) -> bool:
     """Key Management (accounts, sites, keys) and the reports; onboarding, users, API tokens
     and the audit log are an admin's."""
     page = name.removeprefix("portal:")
-    return "key" in page or page.startswith(("account", "site", "report"))
+    return "key" in page or page.startswith(
+        ("account", "site", "report", "statement", "price_list", "overview")
+    )
+
+
+def billing_may_see(name: str) -> bool:
+    """The billing role: the reports, the statements and the price lists (reading)."""
+    return name.removeprefix("portal:").startswith(("report", "statement", "price_list"))
 
 
 def own_objects(tree: Tree) -> dict:
@@ -44,6 +51,8 @@ def own_objects(tree: Tree) -> dict:
         "site": tree.site_a1,
         "user": tree.msp_a1_member,
         "key": key,
+        "statement": draft_statement(tree.msp_a1),
+        "price_list": price_list(tree.msp_a1),
     }
 
 
@@ -74,7 +83,7 @@ def test_read_only_user_can_change_nothing(tree, client):
 @pytest.mark.parametrize("user", ["dist_a_billing"])
 def test_billing_user_sees_reports_only(tree, client, user):
     client.force_login(getattr(tree, user))
-    targets = [(n, u) for n, u in urls(tree, exclude=EVERY_ROLE) if not n.startswith("portal:report")]
+    targets = [(n, u) for n, u in urls(tree, exclude=EVERY_ROLE) if not billing_may_see(n)]
     audit_rows = AuditEntry.objects.count()
     shown = [
         f"GET {url} ({name}) → {r.status_code}"

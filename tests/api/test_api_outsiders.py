@@ -23,6 +23,7 @@ from keyledger.audit.actor import Actor
 from keyledger.keys.actions import source_keys
 from keyledger.keys.models import Product, ProductKey
 from keyledger.testing.tree import Tree
+from tests.access.test_outsiders import draft_statement, price_list
 from tests.api.conftest import ApiClient, make_token
 
 # Public by design: the products' call-home protocol and the key that verifies its answers.
@@ -38,6 +39,8 @@ OBJECT_PARAMS: dict[str, str] = {
     "site_id": "site",
     "key_id": "key",
     "user_id": "user",
+    "statement_id": "statement",
+    "price_list_id": "price_list",
 }
 # Required body fields that name no object, and a valid value for each.
 BODY_VALUES: dict[str, Any] = {"product": "spmsp", "email": "outsider@example.test"}
@@ -161,6 +164,10 @@ def world(tree: Tree) -> dict[str, Any]:
         "b1": _key(tree.account_b1, tree.site_b1),
     }
     t = tree
+    statement = {
+        org: draft_statement(org) for org in (t.msp_a1, t.msp_a2, t.msp_a3, t.msp_b1, t.dist_a, t.dist_b)
+    }
+    prices = {org: price_list(org) for org in (t.msp_a1, t.msp_a2, t.msp_a3, t.msp_b1, t.dist_a, t.dist_b)}
     own_dist_a = {
         "organisation": t.dist_a,
         "msp": t.msp_a1,
@@ -168,6 +175,8 @@ def world(tree: Tree) -> dict[str, Any]:
         "site": t.site_a1,
         "key": keys["a1"],
         "user": t.msp_a1_member,
+        "statement": statement[t.msp_a1],
+        "price_list": prices[t.msp_a1],
     }
     own_msp_a1 = {**own_dist_a, "organisation": t.msp_a1}
     own_dist_b = {
@@ -177,6 +186,8 @@ def world(tree: Tree) -> dict[str, Any]:
         "site": t.site_b1,
         "key": keys["b1"],
         "user": t.msp_b1_admin,
+        "statement": statement[t.msp_b1],
+        "price_list": prices[t.msp_b1],
     }
     return {
         "tree": tree,
@@ -194,6 +205,8 @@ def world(tree: Tree) -> dict[str, Any]:
                     "site": t.site_b1,
                     "key": keys["b1"],
                     "user": t.dist_b_admin,
+                    "statement": statement[t.dist_b],
+                    "price_list": prices[t.dist_b],
                 },
                 ["Southgate Supply", "Dingo Networks", "Delta Freight", keys["b1"].key, "dist-b@", "msp-b1@"],
             ),
@@ -207,6 +220,8 @@ def world(tree: Tree) -> dict[str, Any]:
                     "site": t.site_a2,
                     "key": keys["a2"],
                     "user": t.msp_a2_admin,
+                    "statement": statement[t.msp_a2],
+                    "price_list": prices[t.msp_a2],
                 },
                 ["Bluebird Managed", "Bravo Legal", keys["a2"].key, "msp-a2@"],
             ),
@@ -220,6 +235,9 @@ def world(tree: Tree) -> dict[str, Any]:
                     "site": t.site_a2,
                     "key": keys["a3"],
                     "user": t.dist_a_admin,
+                    # What its distributor pays the vendor is not the MSP's business.
+                    "statement": statement[t.dist_a],
+                    "price_list": prices[t.dist_a],
                 },
                 [
                     "dist-a@",
@@ -240,6 +258,8 @@ def world(tree: Tree) -> dict[str, Any]:
                     "site": t.site_a1,
                     "key": keys["a1"],
                     "user": t.msp_a1_admin,
+                    "statement": statement[t.msp_a1],
+                    "price_list": prices[t.msp_a1],
                 },
                 ["Northwind Distribution", "Acme IT", "Alpha Dental", keys["a1"].key, "msp-a1@", "dist-a@"],
             ),
