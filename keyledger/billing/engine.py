@@ -87,33 +87,43 @@ def bound_of(month: Month | DayRange, as_of: datetime | None) -> datetime:
 
 def span_days(month: Month | DayRange, scope: Scope, *, as_of: datetime | None = None) -> Sql:
     """One row per active span in the month, or any DayRange (up to `as_of`), with the
-    days (numbered from 1) it adds:
-    key_id, msp_id, product_id, period_start, started_at, ended_at, ends_period, edition,
-    account_id, site_id, machine_name, first_day, last_day, new_days, is_last."""
+    days (numbered from 1) it adds: id, key_id, msp_id, product_id, period_start,
+    started_at, ended_at, ends_period, edition, account_id, site_id, machine_name,
+    nonempty (1/0), first_day, last_day, prev_last, new_days, is_last (1/0)."""
     bound = bound_of(month, as_of)
     first = _day_number("a.started_at", month.day_starts, end=False)
     last = _day_number("a.e", month.day_starts, end=True)
     where = scope.where("sp")
+    # Empty spans (a change and its undoing at the same instant) add no day, but the last
+    # span of a key may be one: it carries where the key was when its period ended.
     text = f"""
         SELECT b.*,
-               b.last_day - CASE WHEN b.first_day = LAG(b.last_day) OVER by_key
-                                 THEN b.first_day + 1 ELSE b.first_day END + 1 AS new_days,
+               CASE WHEN b.nonempty = 0 THEN 0
+                    WHEN b.prev_last IS NOT NULL AND b.first_day <= b.prev_last
+                    THEN CASE WHEN b.last_day > b.prev_last THEN b.last_day - b.prev_last ELSE 0 END
+                    ELSE b.last_day - b.first_day + 1 END AS new_days,
                CASE WHEN ROW_NUMBER() OVER latest = 1 THEN 1 ELSE 0 END AS is_last
         FROM (
-            SELECT a.*, {first.text} AS first_day, {last.text} AS last_day
+            SELECT c.*,
+                   MAX(CASE WHEN c.nonempty = 1 THEN c.last_day END) OVER (
+                       PARTITION BY c.key_id ORDER BY c.started_at, c.id
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last
             FROM (
-                SELECT sp.key_id, sp.msp_id, sp.product_id, sp.period_start, sp.started_at,
-                       sp.ended_at, sp.ends_period, sp.edition, sp.account_id, sp.site_id,
-                       sp.machine_name,
-                       CASE WHEN sp.ended_at IS NULL OR sp.ended_at > %s THEN %s ELSE sp.ended_at END AS e
-                FROM billing_activespan sp
-                WHERE sp.started_at < %s
-                  AND (sp.ended_at IS NULL OR (sp.ended_at > %s AND sp.ended_at > sp.started_at))
-                  {where.text}
-            ) a
+                SELECT a.*, {first.text} AS first_day, {last.text} AS last_day
+                FROM (
+                    SELECT sp.id, sp.key_id, sp.msp_id, sp.product_id, sp.period_start, sp.started_at,
+                           sp.ended_at, sp.ends_period, sp.edition, sp.account_id, sp.site_id,
+                           sp.machine_name,
+                           CASE WHEN sp.ended_at IS NULL OR sp.ended_at > %s THEN %s ELSE sp.ended_at END AS e,
+                           CASE WHEN sp.ended_at IS NULL OR sp.ended_at > sp.started_at THEN 1 ELSE 0 END
+                               AS nonempty
+                    FROM billing_activespan sp
+                    WHERE sp.started_at < %s AND (sp.ended_at IS NULL OR sp.ended_at > %s)
+                      {where.text}
+                ) a
+            ) c
         ) b
-        WINDOW by_key AS (PARTITION BY b.key_id ORDER BY b.started_at),
-               latest AS (PARTITION BY b.key_id ORDER BY b.started_at DESC)
+        WINDOW latest AS (PARTITION BY b.key_id ORDER BY b.started_at DESC, b.id DESC)
     """
     params = [*first.params, *last.params, dt(bound), dt(bound), dt(bound), dt(month.start), *where.params]
     return Sql(text, params)
@@ -134,7 +144,7 @@ def month_keys(month: Month, scope: Scope, *, as_of: datetime | None = None) -> 
                MAX(CASE WHEN d.is_last = 1 THEN d.account_id END) AS account_id,
                MAX(CASE WHEN d.is_last = 1 THEN d.site_id END) AS site_id,
                MAX(CASE WHEN d.is_last = 1 THEN d.machine_name END) AS machine_name,
-               MIN(d.period_start) AS activated_at,
+               MIN(CASE WHEN d.nonempty = 1 THEN d.period_start END) AS activated_at,
                MAX(CASE WHEN d.is_last = 1 AND d.ends_period AND d.ended_at <= %s THEN d.ended_at END)
                    AS deactivated_at,
                SUM(d.new_days) AS active_days,
@@ -143,6 +153,7 @@ def month_keys(month: Month, scope: Scope, *, as_of: datetime | None = None) -> 
                    AS active_at_end
         FROM ({spans.text}) d
         GROUP BY d.key_id
+        HAVING SUM(d.new_days) > 0
     """
     bound = bound_of(month, as_of)
     return Sql(text, [dt(bound), threshold(), dt(bound), *spans.params])
@@ -203,7 +214,7 @@ class SpanDays:
 def explain(month: Month, key_id: int, *, path: str, as_of: datetime | None = None) -> list[SpanDays]:
     """The spans of one key in the month with the days each added, in time order."""
     sql = span_days(month, Scope(path=path, key_id=key_id), as_of=as_of)
-    sql.text = f"SELECT * FROM ({sql.text}) x ORDER BY x.started_at"
+    sql.text = f"SELECT * FROM ({sql.text}) x WHERE x.nonempty = 1 ORDER BY x.started_at"
     return [
         SpanDays(
             started_at=as_datetime(row["started_at"]),
