@@ -45,6 +45,10 @@ def after_change(
     if not was and now:
         _new_span(key, period_start=at, at=at).save(force_insert=True)
     elif was and not now:
+        if placement(key) != before:
+            # The call home that made the deactivation final also reported a new edition:
+            # the period ends under the edition the product last reported.
+            split([key], at=at)
         close(key, at=at)
     elif was and now and placement(key) != before:
         split([key], at=at)
