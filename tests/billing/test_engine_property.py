@@ -56,11 +56,11 @@ def reference(events: list[KeyEvent], month: Month, zone: ZoneInfo, threshold: i
     """Walk the month day by day: was the key active at any moment of the day?"""
     intervals: list[tuple[datetime, datetime | None, KeyEvent | None]] = []  # [on, off), closing event
     on: datetime | None = None
-    for event in events:  # in (at, id) order
-        if event.new_state in ACTIVE and on is None:
-            on = event.at
-        elif event.new_state not in ACTIVE and on is not None:
-            intervals.append((on, event.at, event))
+    for change in events:  # in (at, id) order
+        if change.new_state in ACTIVE and on is None:
+            on = change.at
+        elif change.new_state not in ACTIVE and on is not None:
+            intervals.append((on, change.at, change))
             on = None
     if on is not None:
         intervals.append((on, None, None))
@@ -82,7 +82,7 @@ def reference(events: list[KeyEvent], month: Month, zone: ZoneInfo, threshold: i
     if days == 0:
         return None
     in_month = [(s, e, c) for s, e, c in intervals if s < end and (e is None or e > start)]
-    s, e, closing = in_month[-1]
+    _, e, closing = in_month[-1]
     if e is not None and e <= end:
         where = closing  # billed where it was when its last period ended
         deactivated = e
