@@ -222,6 +222,7 @@ def test_a_bad_price_is_refused(tree, currency, price, message):
     [
         ("nope", "server", "product", "No such product; choose one of the catalog (GET /products)."),
         ("", "server", "product", "No such product; choose one of the catalog (GET /products)."),
+        ("spmsp\x00", "server", "product", "No such product; choose one of the catalog (GET /products)."),
         ("spmsp", "shadowstream", "item", "has no item “shadowstream”; choose an edition: server (Server)"),
         ("spmsp", "", "item", "Choose an edition of ShadowProtect for Managed Service Providers (SP-MSP)"),
         ("imagemanager", "server", "item", "choose a job license type: intelligentftp (intelligentFTP)"),

@@ -84,7 +84,9 @@ def create_price_list(
 def _product(product: Product | str) -> Product:
     if isinstance(product, Product):
         return product
-    found = Product.objects.filter(code=str(product or "").strip()).first()
+    code = str(product or "").strip()
+    # A NUL cannot be in a code, and PostgreSQL refuses it in a query.
+    found = Product.objects.filter(code=code).first() if "\x00" not in code else None
     if found is None:
         raise ValidationError({"product": "No such product; choose one of the catalog (GET /products)."})
     return found

@@ -26,6 +26,10 @@ class Item:
     def ref(self) -> tuple[int, str]:
         return (self.product.pk, self.code)
 
+    @property
+    def note(self) -> str:
+        return unit_note(self.product)
+
 
 def items_of(product: Product) -> list[Item]:
     """The items of `product` a price list prices, in catalog order."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.db.models import CharField, Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat, Lower
 
+from keyledger.billing import money
 from keyledger.billing.models import Price, PriceList, Statement
 from keyledger.billing.months import Month
 from keyledger.billing.price_lists.items import Item, item_label, items_of
@@ -39,6 +40,7 @@ def customers_of(organisations: QuerySet[Organisation], issuer: Organisation) ->
     issued = PriceList.objects.filter(customer=OuterRef("pk"), issuer=issuer)
     return (
         organisations.filter(parent=issuer)
+        .select_related("parent")  # kind_label looks one level up
         .annotate(
             price_list_id=Subquery(issued.values("pk")[:1]),
             price_list_currency=Subquery(issued.values("currency")[:1]),
@@ -97,6 +99,23 @@ class CurrentPrice:
     item: Item
     price: Price | None
     next: Price | None
+    currency: str
+
+    @property
+    def shown(self) -> str:
+        return money.format_display(self.price.unit_minor, self.currency) if self.price else ""
+
+    @property
+    def since(self) -> Month | None:
+        return Month.of(self.price.valid_from) if self.price else None
+
+    @property
+    def next_shown(self) -> str:
+        return money.format_display(self.next.unit_minor, self.currency) if self.next else ""
+
+    @property
+    def next_month(self) -> Month | None:
+        return Month.of(self.next.valid_from) if self.next else None
 
 
 @dataclass(frozen=True)
@@ -104,6 +123,11 @@ class HistoryRow:
     price: Price
     item_label: str
     status: str  # "current", "scheduled" (from a later month) or "replaced"
+    currency: str
+
+    @property
+    def shown(self) -> str:
+        return money.format_display(self.price.unit_minor, self.currency)
 
     @property
     def month(self) -> Month:
@@ -113,6 +137,7 @@ class HistoryRow:
 @dataclass(frozen=True)
 class ListPrices:
     month: Month
+    currency: str
     current: list[CurrentPrice]
     history: list[HistoryRow]
 
@@ -145,20 +170,17 @@ def price_list_prices(price_list: PriceList, month: Month) -> ListPrices:
         # An item the catalog has since dropped still shows while the list prices it.
         dropped = sorted({p.item for p in prices if p.product_id == product.pk} - listed)
         items += catalog + [Item(product, code, item_label(product, code)) for code in dropped]
+    currency = price_list.currency
     current = [
-        CurrentPrice(item, current_by_item.get(item.ref), next_by_item.get(item.ref)) for item in items
+        CurrentPrice(item, current_by_item.get(item.ref), next_by_item.get(item.ref), currency)
+        for item in items
     ]
     current_ids = {p.pk for p in current_by_item.values()}
-    history = [
-        HistoryRow(
-            price=p,
-            item_label=item_label(p.product, p.item),
-            status="current"
-            if p.pk in current_ids
-            else "scheduled"
-            if p.valid_from > month.first_day
-            else "replaced",
-        )
-        for p in prices
-    ]
-    return ListPrices(month=month, current=current, history=history)
+
+    def status(price: Price) -> str:
+        if price.pk in current_ids:
+            return "current"
+        return "scheduled" if price.valid_from > month.first_day else "replaced"
+
+    history = [HistoryRow(p, item_label(p.product, p.item), status(p), currency) for p in prices]
+    return ListPrices(month=month, currency=currency, current=current, history=history)
