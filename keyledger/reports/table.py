@@ -1,0 +1,157 @@
+"""What the reports share: one SQL statement per report whose rows are the report's rows,
+counted, paged and sorted in the database, and written out cell by cell the same way on
+screen, in the API and in the CSV file.
+
+A report subclass gives `rows_sql()`: a SELECT whose columns are named by the report's
+Column.key values (plus what the page needs, such as key_id), wrapped here as the derived
+table `r`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from keyledger.billing import money
+from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, stream
+from keyledger.reports import csv
+from keyledger.reports.sorting import DATE, MONEY, NUMBER, TIME, YES_NO, Column, Sort
+
+
+def plain(column: Column, value: Any, currency: Any = None) -> str:
+    """A cell as the CSV file (and the API's CSV) writes it."""
+    if value is None:
+        return ""
+    if column.kind == TIME:
+        return csv.iso_time(value)
+    if column.kind == DATE:
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if column.kind == NUMBER:
+        return str(int(value))
+    if column.kind == YES_NO:
+        return "Yes" if int(value) else "No"
+    if column.kind == MONEY:
+        return money.format_plain(int(value), currency or "")
+    return str(value)
+
+
+@dataclass
+class Cell:
+    column: Column
+    value: Any  # a datetime for a time, text otherwise
+    text: str
+
+
+class Table:
+    """A report as rows in the database. Subclasses set `columns`, `default_sort`, and
+    `tiebreak` (unique), and implement rows_sql()."""
+
+    columns: tuple[Column, ...] = ()
+    default_sort: str = ""
+    tiebreak: tuple[str, ...] = ()
+    # Columns that order the rows before the chosen sort (the Billing Detail Report's products).
+    group_by: tuple[str, ...] = ()
+    currency_key = "currency"
+
+    def __init__(self, *, sort: Sort) -> None:
+        self.sort = sort
+
+    def rows_sql(self) -> Sql:
+        raise NotImplementedError
+
+    @property
+    def header(self) -> list[str]:
+        return [c.heading for c in self.columns]
+
+    def ordered(self) -> Sql:
+        rows = self.rows_sql()
+        order = self.sort.order_by(self.tiebreak, first=self.group_by)
+        return Sql(f"SELECT r.* FROM ({rows.text}) r {order}", list(rows.params))
+
+    def count(self) -> int:
+        rows = self.rows_sql()
+        return int(fetch(Sql(f"SELECT COUNT(*) FROM ({rows.text}) r", rows.params))[0][0])
+
+    def fetch_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        sql = self.ordered()
+        sql.text += " LIMIT %s OFFSET %s"
+        sql.params += [int(limit), int(offset)]
+        return [self.shown(row) for row in fetch_dicts(sql)]
+
+    def shown(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A row for the page: times as datetimes, and each column's cell."""
+        for column in self.columns:
+            if column.kind == TIME:
+                row[column.key] = as_datetime(row[column.key])
+        row["cells"] = [self.cell(column, row) for column in self.columns]
+        return row
+
+    def cell(self, column: Column, row: dict[str, Any]) -> Cell:
+        value = row[column.key]
+        if column.kind == MONEY:
+            currency = row.get(self.currency_key) or ""
+            text = "" if value is None or not currency else f"{money.to_decimal(int(value), currency):,}"
+            return Cell(column, value, text)
+        if column.kind == TIME:
+            return Cell(column, value, "")
+        return Cell(column, value, plain(column, value))
+
+    def csv_value(self, column: Column, value: Any, currency: Any) -> str:
+        return plain(column, value, currency)
+
+    def csv_rows(self) -> Iterator[list[str]]:
+        """Every row, sorted as on screen, as the CSV writes it; streamed from the database."""
+        rows = self.rows_sql()
+        keys = [c.key for c in self.columns]
+        order = self.sort.order_by(self.tiebreak, first=self.group_by)
+        sql = Sql(f"SELECT {', '.join('r.' + k for k in keys)} FROM ({rows.text}) r {order}", rows.params)
+        currency_at = keys.index(self.currency_key) if self.currency_key in keys else None
+        pairs = list(enumerate(self.columns))
+        value = self.csv_value
+        for raw in stream(sql):
+            currency = raw[currency_at] if currency_at is not None else None
+            yield [value(column, raw[i], currency) for i, column in pairs]
+
+    def api_item(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A page row for the API: each column by its key, amounts as text ("12.50")."""
+        item: dict[str, Any] = {}
+        for column in self.columns:
+            value = row[column.key]
+            if column.kind == MONEY:
+                item[column.key] = plain(column, value, row.get(self.currency_key)) or None
+            elif column.kind == YES_NO:
+                item[column.key] = bool(int(value)) if value is not None else None
+            elif column.kind == NUMBER:
+                item[column.key] = int(value) if value is not None else None
+            elif column.kind == TIME:
+                item[column.key] = (
+                    value if isinstance(value, datetime) or value is None else as_datetime(value)
+                )
+            else:
+                item[column.key] = value if value is not None else ("" if column.kind != DATE else None)
+        return item
+
+
+class LazyRows:
+    """A report's rows for Django's Paginator: counted once, and only the page fetched."""
+
+    def __init__(self, table: Table, *, count: int | None = None) -> None:
+        self.table = table
+        self._count = count
+
+    def count(self) -> int:
+        if self._count is None:
+            self._count = self.table.count()
+        return self._count
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, item: slice) -> list[dict[str, Any]]:
+        start = item.start or 0
+        stop = item.stop if item.stop is not None else self.count()
+        if stop <= start:
+            return []
+        return self.table.fetch_page(start, stop - start)
