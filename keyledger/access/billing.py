@@ -31,7 +31,7 @@ def get_price_list_for_user(user: User, price_list_id: int) -> PriceList:
 def require_issuer(user: User, *, issuer_id: int, permission: Permission) -> None:
     """Refuse (403) a change to a price list or statement the user's organisation does not issue."""
     require(user, permission)
-    if user.organisation_id != issuer_id:
+    if user.organisation.pk != issuer_id:  # a user or an API token (TokenPrincipal)
         raise PermissionDenied("Only the organisation that issues it may change it.")
 
 

@@ -41,9 +41,16 @@ OBJECT_PARAMS: dict[str, str] = {
     "user_id": "user",
     "statement_id": "statement",
     "price_list_id": "price_list",
+    "customer_id": "organisation",
 }
 # Required body fields that name no object, and a valid value for each.
-BODY_VALUES: dict[str, Any] = {"product": "spmsp", "email": "outsider@example.test"}
+BODY_VALUES: dict[str, Any] = {
+    "product": "spmsp",
+    "email": "outsider@example.test",
+    "currency": "EUR",
+    "month": "2026-11",
+    "price": "12.50",
+}
 
 
 @dataclass(frozen=True)
