@@ -45,3 +45,7 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+# Transactional tests that make statements final remove them before the flush (see there).
+from keyledger.testing.billing import final_statements_removable  # noqa: E402, F401
