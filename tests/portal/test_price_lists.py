@@ -490,3 +490,19 @@ def test_hostile_price_input_is_a_field_error(tree, client_for, lists, data, fie
 def test_a_currency_with_a_nul_character_is_a_field_error(tree, client_for):
     response = client_for(tree.dist_a_admin).post(NEW, {"customer": tree.msp_a2.pk, "currency": "EU\x00"})
     assert response.status_code == 200 and response.context["form"].errors["currency"]
+
+
+def test_every_error_of_the_form_is_named_at_once(tree, client_for, lists):
+    response = client_for(tree.dist_a_admin).post(
+        add_url(lists["acme"]), {"product": "", "item": "", "month": "", "price": "-1"}
+    )
+    errors = response.context["add_form"].errors
+    assert errors["product"] == ["Choose a product."]
+    assert errors["month"] == ["Enter a month as YYYY-MM, e.g. 2026-11."]
+    assert errors["price"] == ["A price cannot be negative."]
+
+
+def test_the_month_shown_is_in_the_month_field(tree, client_for, lists):
+    page = client_for(tree.dist_a_admin).get(detail_url(lists["acme"])).text
+    assert re.search(r'<input type="month" name="month" value="2026-11"[^>]* id="view_month">', page)
+    assert 'id="id_month"' in page  # the Add price form's own field

@@ -88,6 +88,7 @@ class AddPriceForm(_Form):
         product changes); otherwise every product's items, grouped, so the form works
         without JavaScript. `items_url` answers GET ?product= with the item field redrawn."""
         super().__init__(*args, **kwargs)
+        self.currency = currency
         product = self.fields["product"].widget
         product.choices = [("", "Choose a product"), *((p.code, p.name) for p in products)]
         product.attrs.update(
@@ -117,6 +118,16 @@ class AddPriceForm(_Form):
 
     def clean_month(self) -> Month:
         return _month(self.cleaned_data["month"])
+
+    def clean_price(self) -> str:
+        # Checked here too, so a bad price is named beside the other fields' errors; the
+        # action checks it again.
+        price = self.cleaned_data["price"]
+        try:
+            money.parse_price(price, self.currency)
+        except ValidationError as exc:
+            raise ValidationError(exc.message_dict["price"]) from None
+        return price
 
 
 class MonthForm(_Form):

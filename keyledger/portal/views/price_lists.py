@@ -115,10 +115,10 @@ def price_list(request: HttpRequest, price_list_id: int) -> HttpResponse:
     found = get_price_list_for_user(request.user, price_list_id)
     if refused := only_methods(request, "GET", "HEAD"):
         return refused
-    month_form = MonthForm(request.GET or None)
-    month = None
-    if month_form.is_valid():
-        month = month_form.cleaned_data["month"]
+    if "month" not in request.GET:
+        return _detail(request, found)
+    month_form = MonthForm(request.GET)
+    month = month_form.cleaned_data["month"] if month_form.is_valid() else None
     return _detail(request, found, month_form=month_form, month=month)
 
 
