@@ -131,6 +131,8 @@ def lapsing_key(account: Account, *, last_call: datetime, actor: Actor) -> Produ
 
 NOVEMBER = Month(2026, 11)
 OCTOBER_FIRST = datetime(2026, 10, 1, 9, tzinfo=UTC)
+# A last call home whose lease (30 days) ends on 9 November, 09:00: 9 active days in November.
+LAST_CALL = datetime(2026, 10, 10, 9, tzinfo=UTC)
 
 
 @dataclass

@@ -22,12 +22,10 @@ from keyledger.billing.statements import (
 from keyledger.keys import actions
 from keyledger.keys.models import ProductKey
 from keyledger.keys.sweeper import sweep
-from keyledger.testing.billing import NOVEMBER, lapsing_key, november, set_price
+from keyledger.testing.billing import LAST_CALL, NOVEMBER, lapsing_key, november, set_price
 
 DECEMBER = Month(2026, 12)
 MESSAGE = "A final statement never changes"
-# Deactivate is clicked after this last call home: the lease ends on 9 November, 09:00.
-LAST_CALL = datetime(2026, 10, 10, 9, tzinfo=UTC)
 
 
 @pytest.fixture

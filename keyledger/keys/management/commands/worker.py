@@ -6,6 +6,7 @@ from types import FrameType
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 
+from keyledger.billing.statements import schedule
 from keyledger.keys.sweeper import BATCH, sweep
 
 log = logging.getLogger("keyledger.worker")
@@ -14,12 +15,13 @@ log = logging.getLogger("keyledger.worker")
 class Command(BaseCommand):
     help = (
         "Run the background worker: keys silent past the critical threshold turn Critical "
-        "(with alert emails); pending deactivations past the offline lease become final. "
-        "Safe to run on several machines at once."
+        "(with alert emails); pending deactivations past the offline lease become final; the "
+        "months that ended get their draft statements, drafts follow late events, and drafts "
+        "past their grace days become final. Safe to run on several machines at once."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="Run one sweep and exit.")
+        parser.add_argument("--once", action="store_true", help="Run one sweep (and billing step) and exit.")
         parser.add_argument(
             "--interval", type=float, default=60.0, help="Seconds between sweeps (default: 60)."
         )
@@ -30,6 +32,7 @@ class Command(BaseCommand):
     def handle(self, *args, once: bool, interval: float, batch: int, **options) -> None:
         if once:
             self._sweep(batch, quiet=False)
+            self._bill(quiet=False)
             return
         self.stopping = False
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -41,6 +44,12 @@ class Command(BaseCommand):
                     # A lost connection or a busy database is passing: each batch commits on
                     # its own, so the next sweep picks up where this one stopped.
                     log.exception("The sweep failed; trying again after the interval.")
+                try:
+                    self._bill(quiet=True)
+                except DatabaseError:
+                    # Each statement is closed or made final in its own transaction: the
+                    # next loop takes up what this one left.
+                    log.exception("The billing step failed; trying again after the interval.")
                 # A long-running process: drop connections past CONN_MAX_AGE or broken meanwhile.
                 close_old_connections()
                 deadline = time.monotonic() + interval
@@ -58,6 +67,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(result.turned_critical)} key(s) turned Critical, "
             f"{len(result.lease_expired)} deactivation(s) final at the end of the offline lease."
+        )
+
+    def _bill(self, *, quiet: bool) -> None:
+        result = schedule.run()
+        if quiet and not result.changed:
+            return
+        closed = ", ".join(f"{c.month} ({c.drafts} draft(s))" for c in result.closed) or "none"
+        self.stdout.write(
+            f"Statements: months closed: {closed}; {result.refreshed} draft(s) brought up to date; "
+            f"{len(result.finalised)} made final."
         )
 
     def _stop(self, signum: int, frame: FrameType | None) -> None:
