@@ -44,5 +44,10 @@ format: venv
 bench: venv
 	$(BIN)/python -m bench
 
+# Billing and reports at a million keys; scale down with e.g. BENCH_ARGS="--keys 20000".
+.PHONY: bench-billing
+bench-billing: venv
+	$(BIN)/python -m bench.billing $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache
