@@ -54,6 +54,12 @@ def sort_for(value: str | None) -> Sort:
     return parse_sort(value, COLUMNS, DEFAULT_SORT)
 
 
+def shown_amount(minor: int | None, currency: str) -> str:
+    if minor is None or not currency:
+        return ""
+    return f"{money.to_decimal(minor, currency):,}"
+
+
 @dataclass
 class Subtotal:
     product_id: int
@@ -67,8 +73,9 @@ class Subtotal:
     final_rows: int
 
     @property
-    def amount(self) -> str:
-        return money.format_display(self.amount_minor, self.currency)
+    def amount_text(self) -> str:
+        """For pages: '1,234.50' ('' without a price)."""
+        return shown_amount(self.amount_minor, self.currency)
 
     @property
     def amount_plain(self) -> str:
@@ -94,6 +101,9 @@ class Totals:
     @property
     def final_rows(self) -> int:
         return sum(s.final_rows for s in self.subtotals)
+
+    def shown_by_currency(self) -> list[tuple[str, str]]:
+        return [(currency, shown_amount(minor, currency)) for currency, minor in self.by_currency()]
 
     def by_currency(self) -> list[tuple[str, int]]:
         """Grand totals: (currency, amount in minor units), by currency code."""

@@ -46,7 +46,11 @@ def frozen():
 
 @pytest.fixture
 def world(tree, frozen) -> World:
-    t = tree
+    return build_world(tree)
+
+
+def build_world(t: Tree) -> World:
+    """The keys of the World, written at their times (call it with the clock at NOW)."""
     all_month = activated_at(t.account_a1, utc(2026, 10, 1, 9), edition="server")
     for day in (2, 12, 22):
         call(all_month, now=utc(2026, 11, day, 9), edition="server")
@@ -92,6 +96,10 @@ def price(price_list: PriceList, code: str, item: str, minor: int, month: Month 
 
 @pytest.fixture
 def prices(world) -> dict[str, PriceList]:
+    return build_prices(world)
+
+
+def build_prices(world: World) -> dict[str, PriceList]:
     t = world.tree
     lists = {
         "acme": PriceList.objects.create(issuer=t.dist_a, customer=t.msp_a1, currency="EUR"),
