@@ -138,6 +138,15 @@ def checks(now: datetime) -> list[tuple[str, str, list]]:
             [],
         ),
         (
+            "every key, event and span has its parent rows",
+            f"""SELECT
+                 (SELECT COUNT(*) FROM keys_productkey k {_parents("k", ("product", "msp", "account"))})
+               + (SELECT COUNT(*) FROM keys_keyevent e {_parents("e", ("key", "msp", "account"))})
+               + (SELECT COUNT(*) FROM billing_activespan s
+                  {_parents("s", ("key", "msp", "account", "product"))})""",
+            [],
+        ),
+        (
             "a key's MSP is its account's; its site is its account's; events and spans agree",
             """SELECT
                  (SELECT COUNT(*) FROM keys_productkey k JOIN customers_account a ON a.id = k.account_id
@@ -152,6 +161,24 @@ def checks(now: datetime) -> list[tuple[str, str, list]]:
             [],
         ),
     ]
+
+
+PARENTS = {
+    "key": "keys_productkey",
+    "product": "keys_product",
+    "msp": "organisations_organisation",
+    "account": "customers_account",
+    "site": "customers_site",
+}
+
+
+def _parents(alias: str, required: tuple[str, ...]) -> str:
+    """LEFT JOINs to the row's parents and a WHERE that keeps the rows missing one (the
+    site is optional, but when named it exists)."""
+    joins = [f"LEFT JOIN {PARENTS[p]} p_{p} ON p_{p}.id = {alias}.{p}_id" for p in (*required, "site")]
+    missing = [f"p_{p}.id IS NULL" for p in required]
+    missing.append(f"({alias}.site_id IS NOT NULL AND p_site.id IS NULL)")
+    return " ".join(joins) + " WHERE " + " OR ".join(missing)
 
 
 def allowed_transitions() -> set[tuple[str, str, str]]:
