@@ -38,7 +38,9 @@ def filtered(
         statements = statements.filter(issuer=viewer)
     elif direction == RECEIVED:
         statements = statements.filter(customer=viewer)
-    return statements.select_related("issuer", "customer").order_by("-month", "customer__name", "pk")
+    return statements.select_related("issuer", "customer", "finalised_by__organisation").order_by(
+        "-month", "customer__name", "pk"
+    )
 
 
 def months_of(statements: QuerySet[Statement]) -> list[Month]:
