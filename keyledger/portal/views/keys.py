@@ -35,6 +35,7 @@ from keyledger.access import (
 )
 from keyledger.audit.actor import Actor
 from keyledger.audit.naming import actor_name
+from keyledger.billing.engine import threshold
 from keyledger.customers.models import Account, Site
 from keyledger.keys import actions, states
 from keyledger.keys.models import KeyEvent, Product, ProductKey
@@ -43,6 +44,13 @@ from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.keys import AddKeysForm, MoveKeyForm, placement_value
 from keyledger.portal.views.methods import only_methods
+from keyledger.reports.forecast import (
+    forecast_cell,
+    forecast_message,
+    forecasts,
+    key_billing,
+    running_forecast,
+)
 
 KEYS_PER_PAGE = 25
 State = ProductKey.State
@@ -87,6 +95,8 @@ class KeyRow:
     status: str
     badge: str
     edition: str
+    # This month's active days and the day the key becomes billable (reports.forecast).
+    forecast: str = ""
 
 
 def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> HttpResponse:
@@ -119,6 +129,8 @@ def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> Http
             request.GET.get("page")
         )
         now = timezone.now()
+        # The whole page's forecasts in one query, not one per key.
+        month = forecasts(page.object_list, path=user.organisation.path, now=now)
         context["page"] = page
         context["rows"] = [
             KeyRow(
@@ -126,6 +138,7 @@ def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> Http
                 status=key.status_label_at(now),
                 badge=BADGES[key.state_at(now)],
                 edition=product.edition_label(key.edition) if key.edition else "",
+                forecast=forecast_cell(month.get(key.pk)),
             )
             for key in page
         ]
@@ -297,6 +310,58 @@ def _actions(key: ProductKey) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class SpanRow:
+    started_at: Any
+    ended_at: Any
+    first_day: Any
+    last_day: Any
+    new_days: int
+    edition: str
+
+
+@dataclass(frozen=True)
+class BillingRow:
+    label: str
+    running: bool
+    active_days: int
+    billable: bool
+    spans: list[SpanRow]
+
+
+def _billing(key: ProductKey, viewer: User, now: Any) -> dict[str, Any]:
+    """Why is this key billable: each month's active days and the spans that made them, and
+    the running month's forecast (reports.forecast, counted by the billing engine)."""
+    product = key.product
+    path = viewer.organisation.path
+    months = [
+        BillingRow(
+            label=m.month.label,
+            running=m.running,
+            active_days=m.active_days,
+            billable=m.billable,
+            spans=[
+                SpanRow(
+                    started_at=s.started_at,
+                    ended_at=s.ended_at,
+                    first_day=s.first_day,
+                    last_day=s.last_day,
+                    new_days=s.new_days,
+                    edition=product.edition_label(s.edition) if s.edition else "",
+                )
+                for s in m.spans
+            ],
+        )
+        for m in key_billing(key, path=path, now=now)
+    ]
+    forecast = running_forecast(key, path=path, now=now)
+    return {
+        "billing_months": months,
+        "forecast": forecast_message(forecast, product=product),
+        "billable_after": threshold(),
+    }
+
+
 def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyForm | None = None) -> dict:
     user = request.user
     product = key.product
@@ -328,6 +393,7 @@ def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyFo
         "back_url": _detail_url(key.account, key.site, product),
         "inline_messages": _is_htmx(request),
         **_actions(key),
+        **_billing(key, user, now),
     }
 
 
