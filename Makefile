@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PORT ?= 8000
-DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:$(PORT)
+# The demo leaves last month's statements as drafts to review and Finalise: a grace period
+# longer than a month keeps the worker from finalising them first.
+DEMO_ENV := DEBUG=1 SITE_URL=http://127.0.0.1:$(PORT) KEYLEDGER_STATEMENT_GRACE_DAYS=40
 
 .PHONY: venv demo serve test lint format bench clean
 

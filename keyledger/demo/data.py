@@ -34,7 +34,7 @@ class Site:
 
 @dataclass(frozen=True)
 class Keys:
-    """One Add Key(s) request: one key per plan (keyledger.demo.history.PLANS), on the
+    """One Add Key(s) request: one key per plan (keyledger.demo.history.PLANS or EDGES), on the
     account or on one of its sites; `edition` is what the products report when they call home."""
 
     product: str
@@ -158,6 +158,25 @@ DISTRIBUTORS = (
                         "Copperfield Bakery",
                         notes="One server in the back office.",
                         keys=(Keys("spmsp", ("reactivated",), edition="sbs"),),
+                    ),
+                    Account(
+                        "Dunmore Veterinary",
+                        notes="Machines that came and went last month: either side of the 14-day line.",
+                        sites=(Site("Surgery"),),
+                        keys=(
+                            Keys(
+                                "spmsp",
+                                ("edge_billable", "edge_not_billable"),
+                                site="Surgery",
+                                edition="desktop",
+                            ),
+                            Keys(
+                                "spmsp",
+                                ("edge_deactivated_14th", "edge_deactivated_15th"),
+                                site="Surgery",
+                                edition="server",
+                            ),
+                        ),
                     ),
                 ),
             ),

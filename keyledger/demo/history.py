@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from keyledger.audit.actor import Actor
+from keyledger.billing.months import Month
 from keyledger.customers.models import Account, Site
 from keyledger.demo.fleet import Machine, machine_for, machine_name
 from keyledger.keys import actions as key_actions
@@ -61,6 +62,41 @@ PLANS = {
 }
 
 
+@dataclass(frozen=True)
+class Edge:
+    """A key's life pinned to the billing calendar instead of to days before now, so that the
+    demo always has keys just either side of the billable line (SPEC §8's examples) in the
+    month that ended last. `activate` and `deactivate` (when the deactivation is final) take
+    the month that ended last and give an instant."""
+
+    activate: Callable[[Month], datetime]
+    deactivate: Callable[[Month], datetime] | None = None
+
+    def sourced(self, now: datetime) -> int:
+        return (now - self.activate(Month.of(now).previous)).days + 2
+
+
+def _day(day: int, hours: float = 0) -> Callable[[Month], datetime]:
+    """The instant `hours` into day `day` of the month (negative days: before the month)."""
+    return lambda month: month.start + timedelta(days=day - 1, hours=hours)
+
+
+EDGES = {
+    # Activated a minute before the last 14 days of the month began: 15 active days, billable
+    # (in a 31-day month, the 17th at 23:59). At that midnight: 14 days, not billable.
+    "edge_billable": Edge(activate=lambda m: m.day_starts[-15] - timedelta(minutes=1)),
+    "edge_not_billable": Edge(activate=lambda m: m.day_starts[-15]),
+    # Active since the month before; the deactivation final on the 14th at 10:00 (14 days), or
+    # on the 15th a second after midnight (15 days: "deactivate before the 15th").
+    "edge_deactivated_14th": Edge(
+        activate=_day(-20, 9), deactivate=lambda m: m.day_starts[13] + timedelta(hours=10)
+    ),
+    "edge_deactivated_15th": Edge(
+        activate=_day(-20, 9), deactivate=lambda m: m.day_starts[14] + timedelta(seconds=1)
+    ),
+}
+
+
 @dataclass
 class Sourcing:
     """One Add Key(s) request: one key per plan, each key on its own machine."""
@@ -68,16 +104,15 @@ class Sourcing:
     account: Account
     site: Site | None
     product: Product
-    plans: tuple[Plan, ...]
+    plans: tuple[Plan | Edge, ...]
     actor: Actor
     edition: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
     machine_names: tuple[str, ...] = ()  # one per plan; empty: named after the account
 
-    @property
-    def sourced(self) -> int:
+    def sourced(self, now: datetime) -> int:
         # One request for all its keys: as long ago as the oldest of them needs.
-        return max(plan.sourced for plan in self.plans)
+        return max(plan.sourced(now) if isinstance(plan, Edge) else plan.sourced for plan in self.plans)
 
 
 class Timeline:
@@ -119,13 +154,13 @@ def play(
         return []
     timeline = Timeline(now)
     machines: list[Machine] = []
-    sweep_at = now - timedelta(days=max(s.sourced for s in sourcings))
+    sweep_at = now - timedelta(days=max(s.sourced(now) for s in sourcings))
     while sweep_at <= now:
         timeline.at(sweep_at, _sweep)
         sweep_at += SWEEP_EVERY
     timeline.at(now, _sweep)
     for number, sourcing in enumerate(sourcings):
-        when = now - timedelta(days=sourcing.sourced, minutes=_minutes(f"source{number}", 600, 900))
+        when = now - timedelta(days=sourcing.sourced(now), minutes=_minutes(f"source{number}", 600, 900))
         timeline.at(when, lambda at, s=sourcing: _source(timeline, s, at, machines))
     timeline.run(on_step)
     return machines
@@ -150,7 +185,9 @@ def _source(timeline: Timeline, sourcing: Sourcing, at: datetime, machines: list
         )
         machine = machine_for(key, name=name, edition=sourcing.edition)
         machines.append(machine)
-        if plan.activated is not None:
+        if isinstance(plan, Edge):
+            _schedule_edge(timeline, key, machine, plan, sourcing.actor)
+        elif plan.activated is not None:
             _schedule(timeline, key, machine, plan, sourcing.actor)
 
 
@@ -175,3 +212,21 @@ def _schedule(timeline: Timeline, key: ProductKey, machine: Machine, plan: Plan,
     if plan.reactivate is not None:
         when = day(plan.reactivate, 30) if plan.reactivate else now - timedelta(minutes=4)
         timeline.at(when, lambda at: key_actions.request_reactivation(key=key, actor=actor, now=at))
+
+
+def _schedule_edge(timeline: Timeline, key: ProductKey, machine: Machine, plan: Edge, actor: Actor) -> None:
+    """Activation at the planned instant, a call home every day at that time of day, and the
+    deactivation (clicked half an hour before) final at its planned instant."""
+    last_month = Month.of(timeline.now).previous
+    start = plan.activate(last_month)
+    end = plan.deactivate(last_month) if plan.deactivate else timeline.now
+    when = start
+    while when < end:
+        timeline.at(when, lambda at: machine.call_home_at(at))
+        when += timedelta(days=1)
+    if plan.deactivate is not None:
+        timeline.at(
+            end - timedelta(minutes=30),
+            lambda at: key_actions.request_deactivation(key=key, actor=actor, now=at),
+        )
+        timeline.at(end, lambda at: machine.call_home_at(at))

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from keyledger.audit.actor import Actor, Channel
+from keyledger.billing.months import Month
 from keyledger.customers import actions as customer_actions
+from keyledger.demo import billing as demo_billing
 from keyledger.demo import data, history
 from keyledger.keys.models import Product
 from keyledger.organisations import actions as org_actions
@@ -111,7 +114,12 @@ class _Builder:
         self.terms = current_terms() or org_actions.publish_terms(text=data.TERMS_TEXT, actor=as_staff)
         for distributor in data.DISTRIBUTORS:
             self._distributor(vendor, distributor, as_staff)
-        history.play(self.sourcings, now=timezone.now())
+        now = timezone.now()
+        history.play(self.sourcings, now=now)
+        oldest = max(sourcing.sourced(now) for sourcing in self.sourcings)
+        demo_billing.load(
+            vendor=vendor, staff=staff, now=now, first_month=Month.of(now - timedelta(days=oldest))
+        )
         return self.waiting
 
     def _accept(self, token: str) -> User:
@@ -199,7 +207,7 @@ class _Builder:
                         account=account,
                         site=sites[keys.site] if keys.site else None,
                         product=self.products[keys.product],
-                        plans=tuple(history.PLANS[name] for name in keys.plans),
+                        plans=tuple(history.PLANS.get(name) or history.EDGES[name] for name in keys.plans),
                         actor=actor,
                         edition=keys.edition,
                         fields=keys.fields,

@@ -118,7 +118,7 @@ def simulate(
     now = timezone.now()
     sourcings = _sourcings(rng, machines=machines, days=days, live=client is not None, first=_first_number())
     result = Result()
-    span = timedelta(days=max(s.sourced for s in sourcings) + 1).total_seconds()
+    span = timedelta(days=max(s.sourced(now) for s in sourcings) + 1).total_seconds()
     bar = Progress(f"History of {days} day(s)", 100, stream=stream)
 
     def on_step(when: datetime) -> None:

@@ -11,6 +11,10 @@ from django.test import override_settings
 from django.utils import timezone
 
 from keyledger.audit.models import AuditEntry
+from keyledger.billing.engine import Scope, key_months
+from keyledger.billing.models import PriceList, Statement
+from keyledger.billing.months import Month
+from keyledger.billing.statements import verify
 from keyledger.customers.models import Account, Site
 from keyledger.demo import data, history
 from keyledger.keys.models import KeyEvent, ProductKey
@@ -119,7 +123,7 @@ def test_the_demo_is_audited_as_the_people_who_would_have_done_it(demo):
         entries.filter(action="organisation.create_msp", actor_label="southgate@demo.keyledger.test").count()
         == 2
     )
-    assert entries.filter(action="account.create", actor_label="msp@demo.keyledger.test").count() == 3
+    assert entries.filter(action="account.create", actor_label="msp@demo.keyledger.test").count() == 4
     assert entries.filter(action="invitation.accept").count() == 6
     # People through the command line; the products calling home; the sweeper of the worker.
     assert set(entries.values_list("channel", flat=True)) == {"cli", "product", "worker"}
@@ -171,6 +175,10 @@ FINAL_STATE = {
     "reactivated": "ok",
     "deactivation_requested": "deactivation_requested",
     "reactivation_requested": "reactivation_requested",
+    "edge_billable": "ok",
+    "edge_not_billable": "ok",
+    "edge_deactivated_14th": "deactivated",
+    "edge_deactivated_15th": "deactivated",
 }
 
 
@@ -187,7 +195,7 @@ def planned_keys() -> list[tuple[str, str, str]]:
 
 
 def test_every_plan_ends_in_its_state(demo):
-    assert set(FINAL_STATE) == set(history.PLANS)
+    assert set(FINAL_STATE) == set(history.PLANS) | set(history.EDGES)
     expected = Counter((account, product, FINAL_STATE[plan]) for account, product, plan in planned_keys())
     actual = Counter(ProductKey.objects.values_list("account__name", "product__code", "state"))
     assert actual == expected
@@ -220,7 +228,7 @@ def test_the_history_reaches_back_into_earlier_months(demo):
     oldest = KeyEvent.objects.order_by("at").first().at
     assert now - oldest > timedelta(days=80)
     deactivated = KeyEvent.objects.filter(new_state="deactivated", cause="call_home")
-    assert deactivated.count() == 4  # 2 for good, 2 later reactivated
+    assert deactivated.count() == 6  # 4 for good (2 either side of the 15th last month), 2 later reactivated
     assert KeyEvent.objects.filter(old_state="reactivation_requested", new_state="ok").count() == 1
     turned_critical = KeyEvent.objects.filter(new_state="critical", cause="sweeper")
     assert turned_critical.count() == 3
@@ -250,3 +258,40 @@ def test_the_products_hold_what_they_report(demo):
         "vm",
         "sbs",
     }
+
+
+# ---------------------------------------------------------------- billing
+
+
+def test_last_month_has_keys_either_side_of_the_billable_line(demo):
+    last = Month.of(timezone.now()).previous
+    dunmore = Account.objects.get(name="Dunmore Veterinary")
+    rows = [r for r in key_months(last, Scope(path="/")) if r.account_id == dunmore.pk]
+    assert sorted((r.active_days, r.billable) for r in rows) == [
+        (14, False),
+        (14, False),
+        (15, True),
+        (15, True),
+    ]
+
+
+def test_price_lists_and_statements(demo):
+    lists = {
+        (p.issuer.name, p.customer.name, p.currency)
+        for p in PriceList.objects.select_related("issuer", "customer")
+    }
+    assert {
+        ("Keyledger Demo Vendor", "Northwind Distribution", "EUR"),
+        ("Northwind Distribution", "Acme IT Services", "EUR"),
+        ("Northwind Distribution", "Bluebird Managed IT", "EUR"),
+        ("Keyledger Demo Vendor", "Southgate Supply", "AUD"),
+    } <= lists
+    now = timezone.now()
+    last = Month.of(now).previous
+    by_month = Counter(Statement.objects.values_list("month", "status"))
+    assert by_month[(last.first_day, "draft")] >= 4 and not by_month[(last.first_day, "final")]
+    assert by_month[(last.previous.first_day, "final")] >= 4
+    assert not Statement.objects.filter(month__lt=last.first_day, status="draft").exists()
+    acme = Statement.objects.get(customer__name="Acme IT Services", month=last.first_day)
+    assert acme.billable_count > 0 and acme.totals.get("EUR", 0) > 0
+    assert all(verify(s) for s in Statement.objects.filter(status="final"))
