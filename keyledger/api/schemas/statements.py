@@ -108,9 +108,9 @@ class LineOut(Schema):
 
 class MarginOut(Schema):
     currency: str
-    charged: str | None
-    cost: str | None
-    margin: str
+    charged: str | None = Field(description="What the statement charges (corrections left out)")
+    cost: str | None = Field(description="What the issuer pays for the same keys; null without its prices")
+    margin: str | None = Field(description="Charged less cost; null when either has no amount")
 
 
 class StatementDetailOut(StatementOut):
@@ -150,7 +150,7 @@ class StatementDetailOut(StatementOut):
                 "currency": row.currency,
                 "charged": money.format_plain(row.sale, row.currency) or None,
                 "cost": money.format_plain(row.cost, row.currency) or None,
-                "margin": money.format_plain(row.margin, row.currency),
+                "margin": money.format_plain(row.margin, row.currency) or None,
             }
             for row in found.rows
         ]

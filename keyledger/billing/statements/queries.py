@@ -69,8 +69,11 @@ class MarginRow:
     cost: int | None
 
     @property
-    def margin(self) -> int:
-        return (self.sale or 0) - (self.cost or 0)
+    def margin(self) -> int | None:
+        """None when one side has no amount in this currency: no margin to speak of."""
+        if self.sale is None or self.cost is None:
+            return None
+        return self.sale - self.cost
 
     def shown(self, minor: int | None) -> str:
         return money.format_display(minor, self.currency) if minor is not None else "—"
@@ -86,8 +89,8 @@ class Margin:
 
     @property
     def margin(self) -> dict[str, int]:
-        currencies = sorted(set(self.sale) | set(self.cost))
-        return {c: self.sale.get(c, 0) - self.cost.get(c, 0) for c in currencies}
+        """Per currency with amounts on both sides."""
+        return {c: self.sale[c] - self.cost[c] for c in sorted(set(self.sale) & set(self.cost))}
 
     @property
     def rows(self) -> list[MarginRow]:

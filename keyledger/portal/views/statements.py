@@ -117,7 +117,7 @@ def _margin(found: Statement) -> dict | None:
             "currency": row.currency,
             "sale": row.shown(row.sale),
             "cost": row.shown(row.cost),
-            "margin": money.format_display(row.margin, row.currency),
+            "margin": row.shown(row.margin),
         }
         for row in result.rows
     ]
