@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from keyledger.billing.engine import (
     Forecast,
+    KeyMonth,
     Scope,
     SpanDays,
     explain,
@@ -131,3 +132,12 @@ def forecast_cell(forecast: Forecast | None) -> str:
     if forecast.active_now and forecast.billable_on is not None:
         return f"{days} · billable {day_label(forecast.billable_on)}"
     return f"{days} · not billable"
+
+
+def key_forecast(key: ProductKey, *, path: str, now: datetime) -> tuple[KeyMonth | None, Forecast | None]:
+    """One key's running month as the engine counts it (None, None: not active in it)."""
+    month = running_month(now)
+    rows = key_months(month, Scope(path=path, key_id=key.pk), as_of=now)
+    if not rows:
+        return None, None
+    return rows[0], forecast_for(rows[0], month, now=now)

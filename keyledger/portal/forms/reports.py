@@ -13,18 +13,15 @@ from datetime import date
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
 from keyledger.billing.months import Month
 from keyledger.keys.models import Product
 from keyledger.organisations.models import Organisation
-from keyledger.reports import activation, billing_detail, soon
+from keyledger.reports import activation, billing_detail, inputs, soon
 from keyledger.reports.scope import ReportScope, basis_choices
 from keyledger.reports.sorting import Column, SortError, parse_sort
-
-# A date outside these years is a typing error (and beyond 9998 a month has no end).
-FIRST_YEAR, LAST_YEAR = 1970, 9998
-DATE_RANGE = f"Enter a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31."
 
 
 def scope_data(data: QueryDict, scope: ReportScope) -> QueryDict:
@@ -111,17 +108,8 @@ class ReportForm(forms.Form):
         return [self[name] for name in self.fields if name not in skip]
 
 
-def _check_year(value: date | None) -> date | None:
-    if value is not None and not FIRST_YEAR <= value.year <= LAST_YEAR:
-        raise forms.ValidationError(DATE_RANGE)
-    return value
-
-
-def _one_year_after(day: date) -> date:
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        return date(day.year + 1, 3, 1)
+def _field_error(exc: ValidationError) -> forms.ValidationError:
+    return forms.ValidationError([m for messages in exc.message_dict.values() for m in messages])
 
 
 class ActivationForm(ReportForm):
@@ -142,24 +130,26 @@ class ActivationForm(ReportForm):
         self.fields["product"].choices = [(p.code, p.name) for p in self.catalog]
         self.fields["product"].help_text = "None ticked: all products."
 
-    def clean_start(self) -> date | None:
-        return _check_year(self.cleaned_data.get("start"))
+    def clean_start(self) -> date:
+        return self._year(self.cleaned_data["start"], "start")
 
-    def clean_end(self) -> date | None:
-        return _check_year(self.cleaned_data.get("end"))
+    def clean_end(self) -> date:
+        return self._year(self.cleaned_data["end"], "end")
+
+    def _year(self, value: date, field: str) -> date:
+        try:
+            return inputs.check_year(value, field)
+        except ValidationError as exc:
+            raise _field_error(exc) from None
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         start, end = data.get("start"), data.get("end")
         if start and end:
-            if start > end:
-                self.add_error("end", "The End Date cannot be before the Start Date.")
-            elif self.on_screen and end > _one_year_after(start):
-                self.add_error(
-                    "end",
-                    "On screen a report spans a year at most: choose an earlier End Date, "
-                    "or download the longer report as a CSV file.",
-                )
+            try:
+                inputs.check_days(start, end, at_most_a_year=self.on_screen)
+            except ValidationError as exc:
+                self.add_error(None, exc)
         return data
 
     def product_ids(self) -> tuple[int, ...]:
@@ -183,14 +173,9 @@ class BillingForm(ReportForm):
 
     def clean_month(self) -> Month:
         try:
-            month = Month.parse(self.cleaned_data.get("month", ""))
-        except ValueError:
-            raise forms.ValidationError("Enter a month as YYYY-MM, e.g. 2026-11.") from None
-        if month > self.running:
-            raise forms.ValidationError(f"{month.label} has not begun yet: choose {self.running} or earlier.")
-        if month.year < FIRST_YEAR:
-            raise forms.ValidationError(f"Choose a month from {FIRST_YEAR} on.")
-        return month
+            return inputs.parse_month(self.cleaned_data.get("month", ""), running=self.running)
+        except ValidationError as exc:
+            raise _field_error(exc) from None
 
 
 class SoonForm(ReportForm):

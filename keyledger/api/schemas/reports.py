@@ -1,0 +1,150 @@
+from datetime import date, datetime
+from typing import Literal
+
+from ninja import Schema
+from pydantic import Field
+
+from keyledger.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+FORMAT = Field(None, description="csv: the report's CSV file, every row (as with `Accept: text/csv`)")
+SORT_HELP = "A column's name, e.g. `activated`; a leading `-` sorts descending. Ties keep one fixed order."
+
+
+class ReportQuery(Schema):
+    msp_id: int | None = Field(None, description="One MSP of the token's subtree; none: all of them")
+    sort: str | None = Field(None, max_length=40, description=SORT_HELP)
+    limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0)
+    format: Literal["json", "csv"] | None = FORMAT
+
+
+class ActivationQuery(ReportQuery):
+    start: date | None = Field(
+        None,
+        description="Start Date (a day of the billing time zone); default: the running month's first day",
+    )
+    end: date | None = Field(None, description="End Date, included; default: today")
+    product: list[str] = Field(
+        default_factory=list,
+        description="Product codes to include (repeat the parameter); none: all products",
+    )
+
+
+class BillingQuery(ReportQuery):
+    month: str | None = Field(
+        None, max_length=32, description="YYYY-MM, up to the running month; default: the running month"
+    )
+    prices: Literal["msp", "own", "sale"] | None = Field(
+        None,
+        description="Whose prices: msp (what the MSPs are charged), own (a distributor's own cost), sale "
+        "(what the vendor charges the distributors). Default: sale for vendor staff, msp otherwise",
+    )
+
+
+class ForecastQuery(ReportQuery):
+    key_id: int | None = Field(None, description="One key: its forecast whether it is billable yet or not")
+
+
+class ActivationRowOut(Schema):
+    key_id: int
+    product_key: str
+    product: str
+    edition: str
+    account: str
+    site: str | None
+    machine_name: str
+    status: str = Field(
+        description="The key's status now for a period still open; Deactivated for one that ended"
+    )
+    activated: datetime = Field(description="The start of the active period")
+    deactivated: datetime | None = Field(description="When the active period ended; null while it lasts")
+    last_call_home: datetime | None
+    version: str
+
+
+class ActivationReportOut(Schema):
+    start: date
+    end: date
+    sort: str
+    count: int = Field(description="Rows in the whole report")
+    limit: int
+    offset: int
+    items: list[ActivationRowOut] = Field(description="One row per active period overlapping the days")
+
+
+class BillingRowOut(Schema):
+    key_id: int
+    msp: str
+    product_key: str
+    product: str
+    edition: str
+    account: str
+    site: str | None
+    machine_name: str
+    activated: datetime | None
+    deactivated: datetime | None = Field(description="When its last active period ended, within the month")
+    active_days: int
+    billable: bool
+    unit_price: str | None = Field(description='e.g. "25.00"; null without a price (never a zero)')
+    amount: str | None = Field(description="The unit price when billable, 0 when not; null without a price")
+    currency: str | None
+    final: bool = Field(description="As billed on a final statement (never changes); false: provisional")
+
+
+class SubtotalOut(Schema):
+    product: str
+    edition: str
+    currency: str | None
+    keys: int
+    billable: int
+    unpriced: int = Field(description="Billable keys without a price")
+    amount: str | None
+
+
+class TotalOut(Schema):
+    currency: str
+    amount: str
+
+
+class BillingReportOut(Schema):
+    month: str
+    status: Literal["final", "partly final", "provisional"]
+    prices: str
+    sort: str
+    count: int
+    limit: int
+    offset: int
+    items: list[BillingRowOut]
+    subtotals: list[SubtotalOut] = Field(
+        description="Per product, edition and currency, over the whole month"
+    )
+    totals: list[TotalOut] = Field(description="Per currency, over the whole month")
+
+
+class ForecastRowOut(Schema):
+    key_id: int
+    msp: str
+    product_key: str
+    product: str
+    edition: str
+    account: str
+    site: str | None
+    machine_name: str
+    activated: datetime | None
+    active_days: int = Field(description="Active days of the running month so far")
+    billable: bool = Field(description="Already billable this month")
+    billable_on: date | None = Field(
+        description="The day it becomes billable if it stays active; null when billable already, not "
+        "active, or too late in the month"
+    )
+    active_now: bool
+
+
+class ForecastOut(Schema):
+    month: str
+    today: date
+    sort: str
+    count: int
+    limit: int
+    offset: int
+    items: list[ForecastRowOut]
