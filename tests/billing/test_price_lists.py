@@ -342,6 +342,14 @@ def test_every_error_of_a_price_is_named_at_once(tree, acme):
             price_list=acme, product="spmsp", item="nope", month=NOVEMBER, price="-1", actor=actor_for(tree)
         )
     assert set(caught.value.message_dict) == {"item", "price"}
+    add_price(
+        price_list=acme, product="spmsp", item="server", month=NOVEMBER, price="25", actor=actor_for(tree)
+    )
+    with pytest.raises(ValidationError) as caught:
+        add_price(
+            price_list=acme, product="spmsp", item="server", month=NOVEMBER, price="x", actor=actor_for(tree)
+        )
+    assert set(caught.value.message_dict) == {"month", "price"}
 
 
 def test_a_month_must_be_a_month(tree, acme):

@@ -158,9 +158,10 @@ def add_price(
     # The list's row lock makes two adds of the same item and month wait for each other.
     price_list = PriceList.objects.select_for_update().select_related("customer").get(pk=price_list.pk)
     errors: dict[str, str] = {}
+    chosen: tuple[Product, str] | None = None
     try:
-        product = _product(product)
-        item = _item(product, item)
+        found = _product(product)
+        chosen = (found, _item(found, item))
     except ValidationError as exc:
         errors.update({field: msgs[0] for field, msgs in exc.message_dict.items()})
     try:
@@ -169,13 +170,11 @@ def add_price(
         errors.update({field: msgs[0] for field, msgs in exc.message_dict.items()})
     if not isinstance(month, Month):
         errors["month"] = "Enter a month as YYYY-MM, e.g. 2026-11."
-    elif not errors:
-        assert isinstance(product, Product)
-        if (message := _month_error(price_list, product, item, month)) is not None:
-            errors["month"] = message
-    if errors:
+    elif chosen is not None and (message := _month_error(price_list, *chosen, month)) is not None:
+        errors["month"] = message
+    if errors or chosen is None:
         raise ValidationError(errors)
-    assert isinstance(product, Product)
+    product, item = chosen
     overlap = f"{item_name(product, item)} already has a price from {month.label}: overlapping price period."
     new = _write_unique(
         lambda: Price.objects.create(
