@@ -20,26 +20,18 @@ from django.db.models import Max
 from django.utils import timezone
 
 from keyledger.billing.engine import Scope, month_keys
-from keyledger.billing.models import Statement, StatementLine
+from keyledger.billing.models import Statement
 from keyledger.billing.months import Month
 from keyledger.billing.statements import corrections
 from keyledger.billing.statements.aggregate import Catalog, Tally, key_groups
 from keyledger.billing.statements.lines import Content, PriceBook, charges
 from keyledger.billing.statements.orgs import OrgIndex
+from keyledger.billing.statements.writes import write_drafts
 from keyledger.keys.models import KeyEvent
 
 Status = Statement.Status
 BATCH = 1000
 Progress = Callable[[int, int], None]
-DRAFT_FIELDS = [
-    "currency",
-    "totals",
-    "key_count",
-    "billable_count",
-    "unpriced_count",
-    "computed_at",
-    "event_watermark",
-]
 
 
 class MonthNotEnded(ValueError):
@@ -106,7 +98,9 @@ def close_month(
     batches = max(1, -(-len(contents) // BATCH))
     step(1, batches + 1)
     with transaction.atomic():
-        existing = dict(Statement.objects.filter(month=month.first_day).values_list("customer_id", "status"))
+        existing = dict(
+            Statement.objects.filter(month=month.first_day).order_by().values_list("customer_id", "status")
+        )
         new = [
             Statement(
                 issuer_id=orgs.issuer(c),
@@ -129,9 +123,9 @@ def close_month(
             write_drafts(drafts[i : i + BATCH], contents, now=now, watermark=watermark)
             step(2 + i // BATCH, batches + 1)
         finals = set(
-            Statement.objects.filter(month=month.first_day, status=Status.FINAL).values_list(
-                "customer_id", flat=True
-            )
+            Statement.objects.filter(month=month.first_day, status=Status.FINAL)
+            .order_by()
+            .values_list("customer_id", flat=True)
         )
     step(batches + 1, batches + 1)
     locked = {d.customer_id for d in drafts}
@@ -143,29 +137,6 @@ def close_month(
         skipped=sum(1 for c in contents if c not in locked and c not in finals),
         event_watermark=watermark,
     )
-
-
-def write_drafts(
-    drafts: list[Statement], contents: dict[int, Content], *, now: datetime, watermark: int
-) -> None:
-    """Write computed contents to drafts the caller holds locked: header fields, and the lines
-    replaced. A draft whose customer has nothing this month keeps its row, empty."""
-    empty = Content()
-    lines: list[StatementLine] = []
-    for draft in drafts:
-        content = contents.get(draft.customer_id, empty)
-        draft.currency = content.currency
-        draft.totals = content.totals
-        draft.key_count = content.key_count
-        draft.billable_count = content.billable_count
-        draft.unpriced_count = content.unpriced_count
-        draft.computed_at = now
-        draft.event_watermark = watermark
-        lines += [line.as_line(draft.pk, n) for n, line in enumerate(content.lines, start=1)]
-    ids = [d.pk for d in drafts]
-    StatementLine.objects.filter(statement_id__in=ids).delete()
-    Statement.objects.bulk_update(drafts, DRAFT_FIELDS, batch_size=BATCH)
-    StatementLine.objects.bulk_create(lines, batch_size=BATCH)
 
 
 def compute_one(statement: Statement) -> Content:

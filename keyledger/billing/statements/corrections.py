@@ -81,11 +81,11 @@ def pending(
         finals_qs = finals_qs.filter(customer_id__in=list(customer_ids))
         drafts_qs = drafts_qs.filter(customer_id__in=list(customer_ids))
     earlier_drafts: dict[int, list] = defaultdict(list)
-    for customer_id, draft_month in drafts_qs.values_list("customer_id", "month"):
+    for customer_id, draft_month in drafts_qs.order_by().values_list("customer_id", "month"):
         earlier_drafts[customer_id].append(draft_month)
     finals = [
         FinalRef(pk, customer_id, Month.of(m), number, watermark, computed_at)
-        for pk, customer_id, m, number, watermark, computed_at in finals_qs.values_list(
+        for pk, customer_id, m, number, watermark, computed_at in finals_qs.order_by().values_list(
             "id", "customer_id", "month", "number", "event_watermark", "computed_at"
         )
         # A draft between them carries this final statement's corrections.

@@ -29,7 +29,7 @@ class PriceBook:
     def __init__(self, month: Month, customer_ids: Collection[int] | None = None) -> None:
         self.month = month
         sql = effective_prices(month)
-        lists = PriceList.objects.all()
+        lists = PriceList.objects.order_by()
         if customer_ids is not None:
             ids = sorted({int(c) for c in customer_ids})
             if not ids:
