@@ -13,7 +13,7 @@ from babel.numbers import get_currency_name, get_currency_precision, get_territo
 from django.core.exceptions import ValidationError
 
 CODE_RE = re.compile(r"^[A-Z]{3}$")
-PRICE_RE = re.compile(r"^\d+(\.\d+)?$")
+PRICE_RE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # A price larger than this is a typing error, not a price (and stays inside a 64-bit column
 # whatever the quantity).
 MAX_MINOR = 10**12

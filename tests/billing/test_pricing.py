@@ -139,6 +139,7 @@ def test_prices_are_read_in_minor_units(text, currency, minor):
         ("twelve", "EUR", "as a number"),
         ("", "EUR", "as a number"),
         ("1e3", "EUR", "as a number"),
+        ("\u0661\u0662", "EUR", "as a number"),
     ],
 )
 def test_bad_prices_are_refused_with_a_clear_message(text, currency, message):
