@@ -119,6 +119,8 @@ class Totals:
 
 class BillingDetailReport(Table):
     columns = COLUMNS
+    # On screen each product has its own table, named by its caption.
+    screen_columns = tuple(c for c in COLUMNS if c.key != "product")
     default_sort = DEFAULT_SORT
     tiebreak = ("r.key_id", "r.source")
     # One table per product: rows are grouped by product before the chosen sort.

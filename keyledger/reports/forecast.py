@@ -130,7 +130,7 @@ def forecast_cell(forecast: Forecast | None) -> str:
     if forecast.billable:
         return f"{days} · billable"
     if forecast.active_now and forecast.billable_on is not None:
-        return f"{days} · billable {day_label(forecast.billable_on)}"
+        return f"{days} · billable from {day_label(forecast.billable_on)}"
     return f"{days} · not billable"
 
 

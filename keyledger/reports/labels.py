@@ -5,6 +5,7 @@ past its offline lease is Deactivated)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -48,3 +49,10 @@ def status_label(*, state: str, due: str, now: datetime) -> Sql:
         whens.append(f"WHEN {state} = %s THEN %s")
         params += [code, label]
     return Sql(f"CASE {' '.join(whens)} ELSE {state} END", params)
+
+
+def short_product_name(name: str) -> str:
+    """What the seed's readers call a product on a crowded page: "SP-MSP" for
+    "ShadowProtect for Managed Service Providers (SP-MSP)"; the name when it has no such part."""
+    match = re.search(r"\(([^()]+)\)\s*$", name or "")
+    return match.group(1) if match else name

@@ -17,6 +17,7 @@ from typing import Any
 from keyledger.billing import money
 from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, stream
 from keyledger.reports import csv
+from keyledger.reports.labels import short_product_name
 from keyledger.reports.sorting import DATE, MONEY, NUMBER, TIME, YES_NO, Column, Sort
 
 
@@ -42,6 +43,7 @@ class Cell:
     column: Column
     value: Any  # a datetime for a time, text otherwise
     text: str
+    title: str = ""  # the whole text, where the page shows it shortened
 
 
 class Table:
@@ -49,6 +51,8 @@ class Table:
     `tiebreak` (unique), and implement rows_sql()."""
 
     columns: tuple[Column, ...] = ()
+    # The columns shown on a page (the file has them all); None: the same.
+    screen_columns: tuple[Column, ...] | None = None
     default_sort: str = ""
     tiebreak: tuple[str, ...] = ()
     # Columns that order the rows before the chosen sort (the Billing Detail Report's products).
@@ -85,8 +89,12 @@ class Table:
         for column in self.columns:
             if column.kind == TIME:
                 row[column.key] = as_datetime(row[column.key])
-        row["cells"] = [self.cell(column, row) for column in self.columns]
+        row["cells"] = [self.cell(column, row) for column in self.on_screen]
         return row
+
+    @property
+    def on_screen(self) -> tuple[Column, ...]:
+        return self.screen_columns if self.screen_columns is not None else self.columns
 
     def cell(self, column: Column, row: dict[str, Any]) -> Cell:
         value = row[column.key]
@@ -96,6 +104,8 @@ class Table:
             return Cell(column, value, text)
         if column.kind == TIME:
             return Cell(column, value, "")
+        if column.key == "product" and value:
+            return Cell(column, value, short_product_name(value), title=value)
         return Cell(column, value, plain(column, value))
 
     def csv_value(self, column: Column, value: Any, currency: Any) -> str:

@@ -59,7 +59,9 @@ def test_activation_details_explain_each_month_with_the_spans_that_made_it(world
     assert november[:3] == ["November 2026", "16", "Yes"]
     assert october[:3] == ["October 2026", "12", "No"]
     # Why: active 1-5 November until the deactivation, then again from the 20th.
-    assert "2026-10-20 00:00 UTC → 2026-11-05 12:00 UTC (Server): 1 Nov to 5 Nov, 5 days counted" in november[3]
+    assert (
+        "2026-10-20 00:00 UTC → 2026-11-05 12:00 UTC (Server): 1 Nov to 5 Nov, 5 days counted" in november[3]
+    )
     assert "2026-11-20 12:00 UTC → still active (Server): 20 Nov to 30 Nov, 11 days counted" in november[3]
     assert "billable in a month when it is active on more than 14 days" in page
 
@@ -109,8 +111,8 @@ def test_the_key_list_shows_this_months_days_and_the_day_it_becomes_billable(wor
     response = keys_panel(client_for(w.tree.msp_a1_member), w.tree.account_a1, product="spmsp")
     assert '<th scope="col">This month</th>' in text(response)
     column = forecast_column(text(response))
-    assert column[w.december.key] == "10 days · billable 15 Dec"
-    assert column[w.late.key] == "3 days · billable 22 Dec"
+    assert column[w.december.key] == "10 days · billable from 15 Dec"
+    assert column[w.late.key] == "3 days · billable from 22 Dec"
     assert column[w.unused.key] == "—"
     with time_machine.travel(utc(2026, 12, 20, 9), tick=False):
         later = forecast_column(text(keys_panel(client_for(w.tree.msp_a1_member), w.tree.account_a1)))
@@ -131,5 +133,5 @@ def test_the_forecast_column_costs_one_query_for_the_page_however_many_keys(worl
     many_active_keys(t.account_a1, 60, since=utc(2026, 11, 25))
     response = keys_panel(client, t.account_a1, product="spmsp")
     assert len(forecast_column(text(response))) == 25  # a full page
-    assert "10 days · billable 15 Dec" in forecast_column(text(response)).values()
+    assert "10 days · billable from 15 Dec" in forecast_column(text(response)).values()
     assert _queries(client, t.account_a1) == few

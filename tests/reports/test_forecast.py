@@ -63,7 +63,7 @@ def test_the_forecast_words(world):
     assert forecast_message(december, product=gre) == (
         "Becomes billable on 15 Dec if it stays active (10 active days so far)."
     )
-    assert forecast_cell(december) == "10 days · billable 15 Dec"
+    assert forecast_cell(december) == "10 days · billable from 15 Dec"
     assert forecast_message(None, product=spmsp) == "Not active this month: not billable."
     assert forecast_cell(None) == "—"
     later = datetime(2026, 12, 20, 12, tzinfo=UTC)

@@ -97,7 +97,7 @@ def _headings(table: Table) -> list[dict[str, Any]]:
             "aria": sort.aria(c),
             "numeric": c.kind in ("number", "money"),
         }
-        for c in table.columns
+        for c in table.on_screen
     ]
 
 
@@ -235,7 +235,7 @@ def _billing(request: HttpRequest, *, as_csv: bool) -> HttpResponse:
             status=report.status(totals),
             groups=_groups(page, totals),
             grand_totals=totals.shown_by_currency(),
-            foot_span=len(report.columns) - 5,
+            foot_span=len(report.on_screen) - 5,
             headings=_headings(report),
             csv_url=reverse("portal:reports_billing_csv"),
         )
