@@ -1,5 +1,6 @@
 """The home overview's queries: keys by status now, the Critical list, the keys turning
-billable within a week, and this month's provisional count and amount per currency."""
+billable within a week, and this month's provisional count and amount per currency
+(keyledger.reports.overview and keyledger.reports.overview_month)."""
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,8 @@ from keyledger.billing.pricing import BASIS_MSP, BASIS_OWN, BASIS_SALE
 from keyledger.keys import actions, sweeper
 from keyledger.keys.models import ProductKey
 from keyledger.reports import overview
-from keyledger.reports.overview import CurrencyTotal, Provisional
+from keyledger.reports import overview_month as month
+from keyledger.reports.overview_month import CurrencyTotal, Provisional
 from tests.billing.helpers import activated_at, actor, deactivated_at, sourced_at
 from tests.keys.factories import call, product, reload
 
@@ -134,7 +136,7 @@ def forecast_keys(tree):
 
 
 def test_keys_turning_billable_within_a_week_soonest_first(tree, forecast_keys):
-    soon = overview.turning_billable(overview.scope_for(tree.dist_a), now=NOW)
+    soon = month.turning_billable(tree.dist_a, now=NOW)
     assert [(s.key_id, s.active_days, s.billable_on) for s in soon] == [
         (forecast_keys["tomorrow"].pk, 14, date(2026, 11, 21)),
         (forecast_keys["in_two_days"].pk, 13, date(2026, 11, 22)),
@@ -145,25 +147,25 @@ def test_keys_turning_billable_within_a_week_soonest_first(tree, forecast_keys):
         "Acme IT",
         "Alpha Dental",
     )
-    assert overview.turning_billable_count(overview.scope_for(tree.dist_a), now=NOW) == 3
-    vendor = overview.turning_billable(overview.scope_for(tree.vendor), now=NOW)
+    assert month.turning_billable_count(tree.dist_a, now=NOW) == 3
+    vendor = month.turning_billable(tree.vendor, now=NOW)
     assert forecast_keys["sibling"].pk in {s.key_id for s in vendor}
-    assert overview.turning_billable(overview.scope_for(tree.msp_a2), now=NOW) == []
+    assert month.turning_billable(tree.msp_a2, now=NOW) == []
 
 
 def test_near_the_months_end_only_keys_that_pass_the_line_this_month_are_listed(tree, forecast_keys):
     later = nov(25, 12)
-    soon = overview.turning_billable(overview.scope_for(tree.msp_a1), now=later)
+    soon = month.turning_billable(tree.msp_a1, now=later)
     assert [(s.key_id, s.billable_on) for s in soon] == [
         (forecast_keys["in_a_week"].pk, date(2026, 11, 27)),
         (forecast_keys["in_eight_days"].pk, date(2026, 11, 28)),
     ]
     # On the last day of the month no key becomes billable tomorrow.
-    assert overview.turning_billable(overview.scope_for(tree.msp_a1), now=nov(30, 12)) == []
+    assert month.turning_billable(tree.msp_a1, now=nov(30, 12)) == []
 
 
 def test_turning_billable_pages_through_the_same_order(tree, forecast_keys):
-    rows = overview.TurningBillable(overview.scope_for(tree.dist_a), now=NOW)
+    rows = month.TurningBillable(tree.dist_a, now=NOW)
     assert len(rows) == 3
     assert [s.key_id for s in rows[1:3]] == [forecast_keys["in_two_days"].pk, forecast_keys["in_a_week"].pk]
     assert rows[0].key_id == forecast_keys["tomorrow"].pk
@@ -216,29 +218,29 @@ def priced(tree, billed):
 
 
 def test_without_prices_billable_keys_are_counted_and_none_is_priced(tree, billed):
-    assert overview.provisional(tree.dist_a, now=NOW, basis=BASIS_MSP) == Provisional(
+    assert month.provisional(tree.dist_a, now=NOW, basis=BASIS_MSP) == Provisional(
         basis=BASIS_MSP, billable=4, totals=(), unpriced=4
     )
-    assert overview.provisional(tree.msp_a1, now=NOW, basis=BASIS_MSP).billable == 3
-    assert overview.provisional(tree.vendor, now=NOW, basis=BASIS_SALE).billable == 5
+    assert month.provisional(tree.msp_a1, now=NOW, basis=BASIS_MSP).billable == 3
+    assert month.provisional(tree.vendor, now=NOW, basis=BASIS_SALE).billable == 5
 
 
 def test_the_amount_per_currency_on_each_viewers_basis(tree, priced):
-    assert overview.provisional(tree.msp_a1, now=NOW, basis=BASIS_MSP) == Provisional(
+    assert month.provisional(tree.msp_a1, now=NOW, basis=BASIS_MSP) == Provisional(
         basis=BASIS_MSP, billable=3, totals=(CurrencyTotal("EUR", 2, 6500),), unpriced=1
     )
     # Northwind: what its MSPs are charged (each in its list's currency), and its own cost.
-    assert overview.provisional(tree.dist_a, now=NOW, basis=BASIS_MSP) == Provisional(
+    assert month.provisional(tree.dist_a, now=NOW, basis=BASIS_MSP) == Provisional(
         basis=BASIS_MSP,
         billable=4,
         totals=(CurrencyTotal("EUR", 2, 6500), CurrencyTotal("GBP", 1, 2000)),
         unpriced=1,
     )
-    assert overview.provisional(tree.dist_a, now=NOW, basis=BASIS_OWN) == Provisional(
+    assert month.provisional(tree.dist_a, now=NOW, basis=BASIS_OWN) == Provisional(
         basis=BASIS_OWN, billable=4, totals=(CurrencyTotal("EUR", 2, 3600),), unpriced=2
     )
     # The vendor: what it charges each distributor.
-    assert overview.provisional(tree.vendor, now=NOW, basis=BASIS_SALE) == Provisional(
+    assert month.provisional(tree.vendor, now=NOW, basis=BASIS_SALE) == Provisional(
         basis=BASIS_SALE,
         billable=5,
         totals=(CurrencyTotal("AUD", 1, 3000), CurrencyTotal("EUR", 2, 3600)),
@@ -247,6 +249,21 @@ def test_the_amount_per_currency_on_each_viewers_basis(tree, priced):
 
 
 def test_each_kind_of_organisation_gets_its_bases(tree):
-    assert overview.bases_for(tree.msp_a1) == (BASIS_MSP,)
-    assert overview.bases_for(tree.dist_a) == (BASIS_MSP, BASIS_OWN)
-    assert overview.bases_for(tree.vendor) == (BASIS_SALE,)
+    assert month.bases_for(tree.msp_a1) == (BASIS_MSP,)
+    assert month.bases_for(tree.dist_a) == (BASIS_MSP, BASIS_OWN)
+    assert month.bases_for(tree.vendor) == (BASIS_SALE,)
+
+
+@pytest.mark.parametrize("when", [NOW, nov(25, 12), nov(30, 12)])
+@pytest.mark.parametrize("who", ["msp_a1", "dist_a", "vendor", "msp_a2"])
+def test_the_running_month_at_once_is_each_part_on_its_own(tree, forecast_keys, priced, when, who):
+    organisation = getattr(tree, who)
+    bases = month.bases_for(organisation)
+    summary = month.running_month(organisation, now=when, bases=bases, limit=2)
+    assert summary.soon == month.turning_billable(organisation, now=when, limit=2)
+    assert summary.soon_count == month.turning_billable_count(organisation, now=when)
+    assert summary.provisional == tuple(month.provisional(organisation, now=when, basis=b) for b in bases)
+    assert summary.month == NOVEMBER
+    if who == "dist_a" and when == NOW:
+        assert (len(summary.soon), summary.soon_count) == (2, 4)
+        assert summary.provisional[0].totals
