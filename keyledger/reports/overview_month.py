@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from keyledger.billing import engine
 from keyledger.billing.months import Month, local_date
@@ -148,7 +149,7 @@ class TurningBillable(Sequence[SoonBillable]):
     def __len__(self) -> int:
         return self.count()
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: int | slice) -> Any:  # type: ignore[override]
         if not isinstance(index, slice):
             return self[index : index + 1][0]
         start = index.start or 0

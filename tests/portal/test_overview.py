@@ -92,6 +92,7 @@ def test_an_msp_sees_its_own_counts_lists_and_billing(tree, client, acme, frozen
     assert "2026-11-17 11:00 UTC" in critical
     soon = html.split('id="turning-billable"')[1].split("</table>")[0]
     assert acme["soon"].key in soon and "22 Nov 2026" in soon and acme["ok"].key not in soon
+    assert f'href="{reverse("portal:reports_soon")}"' in html  # every key's forecast, on Reports
     assert "2</strong> billable keys as of now" in html and "provisional" in html
     assert "2 billable keys have no price" in html
     assert "Bluebird" not in html and acme["bluebird"].key not in html
