@@ -11,7 +11,7 @@ only those are written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +24,7 @@ from keyledger.billing.models import Statement
 from keyledger.billing.months import Month
 from keyledger.billing.statements import corrections
 from keyledger.billing.statements.aggregate import Catalog, Tally, key_groups
-from keyledger.billing.statements.lines import Content, PriceBook, charges
+from keyledger.billing.statements.lines import Content, LineDraft, PriceBook, charges
 from keyledger.billing.statements.orgs import OrgIndex
 from keyledger.billing.statements.writes import write_drafts
 from keyledger.keys.models import KeyEvent
@@ -60,7 +60,14 @@ def require_ended(month: Month, now: datetime) -> None:
         raise MonthNotEnded(f"{month} {when}: only a month that has ended has statements.")
 
 
-def compose(tally: Tally | None, customer_id: int, *, book: PriceBook, catalog: Catalog, extra=()) -> Content:
+def compose(
+    tally: Tally | None,
+    customer_id: int,
+    *,
+    book: PriceBook,
+    catalog: Catalog,
+    extra: Iterable[LineDraft] = (),
+) -> Content:
     content = charges(tally or Tally(), customer_id, book, catalog)
     content.lines += list(extra)
     return content
@@ -161,10 +168,15 @@ def compute_one(statement: Statement) -> Content:
 
 @transaction.atomic
 def refresh_draft(*, statement: Statement, now: datetime | None = None) -> Statement:
-    """Recompute one draft now; a final statement is returned as it is."""
+    """Recompute one draft now; a final statement (or a draft of a month that has not ended)
+    is returned as it is."""
     now = now or timezone.now()
-    locked = Statement.objects.select_for_update().select_related("customer", "issuer").get(pk=statement.pk)
-    if locked.is_final:
+    locked = (
+        Statement.objects.select_for_update(of=("self",))
+        .select_related("customer", "issuer")
+        .get(pk=statement.pk)
+    )
+    if locked.is_final or Month.of(locked.month).end > now:
         return locked
     watermark = latest_event_id()
     write_drafts([locked], {locked.customer_id: compute_one(locked)}, now=now, watermark=watermark)
