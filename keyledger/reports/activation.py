@@ -20,11 +20,11 @@ from keyledger.billing.sql import Sql, dt
 from keyledger.keys.models import Product, ProductKey
 from keyledger.reports.labels import edition_label, status_label
 from keyledger.reports.scope import ReportScope
-from keyledger.reports.sorting import NUMBER, TIME, Column, Sort, parse_sort
+from keyledger.reports.sorting import CODE, NUMBER, TIME, Column, Sort, parse_sort
 from keyledger.reports.table import Table
 
 COLUMNS = (
-    Column("product_key", "Product Key", "r.product_key"),
+    Column("product_key", "Product Key", "r.product_key", CODE),
     Column("product", "Product", "r.product"),
     Column("edition", "Edition", "r.edition"),
     Column("account", "Account", "r.account"),

@@ -3,6 +3,9 @@ days, whether that makes it billable, and its unit price and amount on the chose
 
 Live rows come from the billing engine (engine.month_keys: the one place the rule lives)
 joined with keys, products, accounts, sites and MSPs, and priced by pricing.key_price.
+A page is found first with only what its sort needs, and only its own rows are then
+joined and priced, so the first page of an MSP with 10,000 keys costs little more than
+counting them; the totals are priced per group of keys (reports.billing_totals).
 Where the statement that bills a key on the chosen basis is final, the key's row comes
 from that statement's items instead, as billed: the report of a final month never
 changes, whatever happens later. A scope where some statements are final and others are
@@ -12,26 +15,28 @@ drafts mixes both, each key from where its own statement stands.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
-from keyledger.billing import money
 from keyledger.billing.engine import month_keys, running_month
 from keyledger.billing.models import Statement
 from keyledger.billing.months import Month
-from keyledger.billing.pricing import amount, customer_expression, key_price
-from keyledger.billing.sql import Sql, fetch_dicts
+from keyledger.billing.pricing import BASIS_SALE, amount, customer_expression, key_price
+from keyledger.billing.sql import Sql, fetch, fetch_dicts, vendor
 from keyledger.keys.models import Product
+from keyledger.reports import billing_totals
+from keyledger.reports.billing_totals import Subtotal, Totals, shown_amount
+from keyledger.reports.forecast import KeysScope
 from keyledger.reports.labels import edition_label
 from keyledger.reports.scope import ReportScope
-from keyledger.reports.sorting import MONEY, NUMBER, TIME, YES_NO, Column, Sort, parse_sort
+from keyledger.reports.sorting import CODE, MONEY, NUMBER, TIME, YES_NO, Column, Sort, parse_sort
 from keyledger.reports.table import Table
 
 COLUMNS = (
     Column("msp", "MSP", "r.msp"),
-    Column("product_key", "Product Key", "r.product_key"),
+    Column("product_key", "Product Key", "r.product_key", CODE),
     Column("product", "Product", "r.product"),
     Column("edition", "Edition", "r.edition"),
     Column("account", "Account", "r.account"),
@@ -54,67 +59,18 @@ def sort_for(value: str | None) -> Sort:
     return parse_sort(value, COLUMNS, DEFAULT_SORT)
 
 
-def shown_amount(minor: int | None, currency: str) -> str:
-    if minor is None or not currency:
-        return ""
-    return f"{money.to_decimal(minor, currency):,}"
+__all__ = ["COLUMNS", "HEADER", "BillingDetailReport", "Subtotal", "Totals", "shown_amount", "sort_for"]
 
-
-@dataclass
-class Subtotal:
-    product_id: int
-    product: str
-    edition: str
-    currency: str  # "" for keys without a price
-    keys: int
-    billable: int
-    amount_minor: int | None
-    unpriced: int  # billable keys without a price
-    final_rows: int
-
-    @property
-    def amount_text(self) -> str:
-        """For pages: '1,234.50' ('' without a price)."""
-        return shown_amount(self.amount_minor, self.currency)
-
-    @property
-    def amount_plain(self) -> str:
-        return money.format_plain(self.amount_minor, self.currency)
-
-
-@dataclass
-class Totals:
-    subtotals: list[Subtotal] = field(default_factory=list)
-
-    @property
-    def keys(self) -> int:
-        return sum(s.keys for s in self.subtotals)
-
-    @property
-    def billable(self) -> int:
-        return sum(s.billable for s in self.subtotals)
-
-    @property
-    def unpriced(self) -> int:
-        return sum(s.unpriced for s in self.subtotals)
-
-    @property
-    def final_rows(self) -> int:
-        return sum(s.final_rows for s in self.subtotals)
-
-    def shown_by_currency(self) -> list[tuple[str, str]]:
-        return [(currency, shown_amount(minor, currency)) for currency, minor in self.by_currency()]
-
-    def by_currency(self) -> list[tuple[str, int]]:
-        """Grand totals: (currency, amount in minor units), by currency code."""
-        sums: dict[str, int] = {}
-        for s in self.subtotals:
-            if s.currency and s.amount_minor is not None:
-                sums[s.currency] = sums.get(s.currency, 0) + s.amount_minor
-        return sorted(sums.items())
-
-    def for_product(self, product_id: int) -> list[Subtotal]:
-        return [s for s in self.subtotals if s.product_id == product_id]
+# Sorting by these needs every key priced; by the others a page is found without prices.
+PRICED = frozenset({"unit_price", "amount", "currency"})
+# The join each live column needs, besides the engine's row and its product.
+JOINS = {
+    "k": "JOIN keys_productkey k ON k.id = mk.key_id",
+    "m": "JOIN organisations_organisation m ON m.id = mk.msp_id",
+    "a": "JOIN customers_account a ON a.id = mk.account_id",
+    "s": "LEFT JOIN customers_site s ON s.id = mk.site_id",
+}
+NEEDS = {"msp": "m", "product_key": "k", "account": "a", "site": "s"}
 
 
 class BillingDetailReport(Table):
@@ -124,7 +80,7 @@ class BillingDetailReport(Table):
     default_sort = DEFAULT_SORT
     tiebreak = ("r.key_id", "r.source")
     # One table per product: rows are grouped by product before the chosen sort.
-    group_by = ("r.product_order ASC", "LOWER(r.product) ASC", "r.product_id ASC")
+    group_by = ("r.product_order ASC", "r.product_id ASC")
 
     def __init__(
         self, *, scope: ReportScope, month: Month, products: Sequence[Product], sort: Sort, now: datetime
@@ -140,119 +96,240 @@ class BillingDetailReport(Table):
     def running(self) -> bool:
         return self.month == running_month(self.now)
 
-    def _customer(self, msp_id: str, msp_path: str) -> str:
+    # --- the parts of the SQL ---------------------------------------------------------------
+
+    def keys_sql(self, key_ids: Sequence[int] | None = None) -> Sql:
+        """The engine's rows of the month (up to now for the running month), for the scope
+        or for some of its keys."""
+        scope = self.scope.engine_scope()
+        if key_ids is not None:
+            scope = KeysScope(path=scope.path, msp_id=scope.msp_id, key_ids=tuple(key_ids))
+        return month_keys(self.month, scope, as_of=self.now if self.running else None)
+
+    def customer(self, msp_id: str, msp_path: str) -> str:
+        """SQL for the organisation whose prices (and statement) a key is shown at."""
         viewer = self.scope.viewer
         return customer_expression(
             self.scope.basis, viewer_id=viewer.pk, viewer_path=viewer.path, msp_id=msp_id, msp_path=msp_path
         )
 
-    def rows_sql(self) -> Sql:
-        if self._rows is None:
-            self._rows = self._build()
-        return Sql(self._rows.text, list(self._rows.params))
+    def _first_day(self) -> Any:
+        return connection.ops.adapt_datefield_value(self.month.first_day)
 
-    def _build(self) -> Sql:
-        month = self.month
-        first_day = connection.ops.adapt_datefield_value(month.first_day)
-        keys = month_keys(month, self.scope.engine_scope(), as_of=self.now if self.running else None)
-        customer = self._customer("mk.msp_id", "m.path")
-        price = key_price(
-            month, customer=customer, product="mk.product_id", edition="mk.edition", fields="k.fields"
+    def not_final(self, customer: str) -> Sql:
+        """Live keys: those whose statement on the chosen basis is not final."""
+        return Sql(
+            f"""NOT EXISTS (SELECT 1 FROM billing_statement st
+                WHERE st.customer_id = {customer} AND st.month = %s AND st.status = %s)""",
+            [self._first_day(), FINAL],
         )
-        live_edition = edition_label(self.products, product="mk.product_id", edition="mk.edition")
-        item_edition = edition_label(self.products, product="si.product_id", edition="si.edition")
-        item_customer = self._customer("si.msp_id", "m.path")
-        root = self.scope.root
-        msp_filter = " AND si.msp_id = %s" if self.scope.msp is not None else ""
+
+    def items_where(self, key_ids: Sequence[int] | None = None) -> Sql:
+        """The items of the final statements of the month on the chosen basis, in the scope
+        (`si`, its statement `st` and its MSP `m` joined)."""
+        text = f"st.month = %s AND st.status = %s AND st.customer_id = {self.customer('si.msp_id', 'm.path')}"
+        text += " AND m.path LIKE %s"
+        params: list = [self._first_day(), FINAL, self.scope.root.path + "%"]
+        if self.scope.msp is not None:
+            text += " AND si.msp_id = %s"
+            params.append(self.scope.msp.pk)
+        if key_ids is not None:
+            text += f" AND si.key_id IN ({', '.join(['%s'] * len(key_ids))})" if key_ids else " AND 1 = 0"
+            params += list(key_ids)
+        return Sql(text, params)
+
+    def _live_columns(self) -> dict[str, Sql]:
+        return {
+            "msp": Sql("m.name"),
+            "product_key": Sql("k.key"),
+            "product": Sql("p.name"),
+            "edition": edition_label(self.products, product="mk.product_id", edition="mk.edition"),
+            "account": Sql("a.name"),
+            "site": Sql("s.name"),
+            "machine_name": Sql("mk.machine_name"),
+            "activated": Sql("mk.activated_at"),
+            "deactivated": Sql("mk.deactivated_at"),
+            "active_days": Sql("mk.active_days"),
+            "billable": Sql("mk.billable"),
+        }
+
+    def _item_columns(self) -> dict[str, Sql]:
+        return {
+            "msp": Sql("si.msp_name"),
+            "product_key": Sql("k.key"),
+            "product": Sql("si.product_name"),
+            "edition": edition_label(self.products, product="si.product_id", edition="si.edition"),
+            "account": Sql("si.account_name"),
+            "site": Sql("NULLIF(si.site_name, '')"),
+            "machine_name": Sql("si.machine_name"),
+            "activated": Sql("si.activated_at"),
+            "deactivated": Sql("si.deactivated_at"),
+            "active_days": Sql("si.active_days"),
+            "billable": Sql("CASE WHEN si.billable THEN 1 ELSE 0 END"),
+        }
+
+    @staticmethod
+    def _select(columns: dict[str, Sql], names: Sequence[str]) -> Sql:
+        parts = [columns[n] for n in names]
+        return Sql(
+            ", ".join(f"{c.text} AS {n}" for c, n in zip(parts, names, strict=True)),
+            [p for c in parts for p in c.params],
+        )
+
+    def _union(
+        self,
+        *,
+        live_keys: Sql,
+        live_joins: Sequence[str],
+        names: Sequence[str],
+        priced: bool,
+        item_ids: Sequence[int] | None = None,
+    ) -> Sql:
+        """Live rows and final statements' rows with the columns `names` (and their prices)."""
+        customer = self.customer("mk.msp_id", "m.path")
+        joins = [JOINS[j] for j in JOINS if j in live_joins or (j == "m" and self.scope.basis == BASIS_SALE)]
+        live = self._select(self._live_columns(), names)
+        final = self.not_final(customer)
+        items = self._select(self._item_columns(), names)
+        where = self.items_where(item_ids)
+        item_key_join = "JOIN keys_productkey k ON k.id = si.key_id" if "product_key" in names else ""
+        if priced:
+            price = key_price(
+                self.month,
+                customer=customer,
+                product="mk.product_id",
+                edition="mk.edition",
+                fields="k.fields",
+            )
+            live_price = f", {price.unit} AS unit_minor, {price.currency} AS list_currency"
+            item_price = """, si.unit_minor AS unit_price, si.amount_minor AS amount,
+                CASE WHEN si.unit_minor IS NULL OR si.currency = '' THEN NULL ELSE si.currency END AS currency"""
+            outer_price = f""", x.unit_minor AS unit_price, {amount("x.unit_minor", "x.billable")} AS amount,
+                CASE WHEN x.unit_minor IS NULL THEN NULL ELSE x.list_currency END AS currency"""
+            price_joins = price.joins
+        else:
+            live_price = item_price = outer_price = ""
+            price_joins = Sql("")
+        outer = ", ".join(f"x.{n}" for n in names)
         text = f"""
-            SELECT x.source, x.key_id, x.msp, x.product_key, x.product_id, x.product, x.product_order,
-                   x.edition, x.account, x.site, x.machine_name, x.activated, x.deactivated,
-                   x.active_days, x.billable, x.unit_minor AS unit_price,
-                   {amount("x.unit_minor", "x.billable")} AS amount,
-                   CASE WHEN x.unit_minor IS NULL THEN NULL ELSE x.list_currency END AS currency
+            SELECT x.source, x.key_id, x.product_id, x.product_order, {outer}{outer_price}
             FROM (
-                SELECT 'live' AS source, mk.key_id, m.name AS msp, k.key AS product_key,
-                       mk.product_id, p.name AS product, p.sort_order AS product_order,
-                       {live_edition.text} AS edition, a.name AS account, s.name AS site,
-                       mk.machine_name, mk.activated_at AS activated, mk.deactivated_at AS deactivated,
-                       mk.active_days, mk.billable, {price.unit} AS unit_minor, {price.currency} AS list_currency
-                FROM ({keys.text}) mk
-                JOIN keys_productkey k ON k.id = mk.key_id
+                SELECT 'live' AS source, mk.key_id, mk.product_id, p.sort_order AS product_order,
+                       {live.text}{live_price}
+                FROM ({live_keys.text}) mk
                 JOIN keys_product p ON p.id = mk.product_id
-                JOIN organisations_organisation m ON m.id = mk.msp_id
-                JOIN customers_account a ON a.id = mk.account_id
-                LEFT JOIN customers_site s ON s.id = mk.site_id
-                {price.joins.text}
-                WHERE NOT EXISTS (
-                    SELECT 1 FROM billing_statement st
-                    WHERE st.customer_id = {customer} AND st.month = %s AND st.status = %s)
+                {" ".join(joins)}
+                {price_joins.text}
+                WHERE {final.text}
             ) x
             UNION ALL
-            SELECT 'final' AS source, si.key_id, si.msp_name AS msp, k.key AS product_key,
-                   si.product_id, si.product_name AS product, p.sort_order AS product_order,
-                   {item_edition.text} AS edition, si.account_name AS account,
-                   NULLIF(si.site_name, '') AS site, si.machine_name,
-                   si.activated_at AS activated, si.deactivated_at AS deactivated,
-                   si.active_days, CASE WHEN si.billable THEN 1 ELSE 0 END AS billable,
-                   si.unit_minor AS unit_price, si.amount_minor AS amount,
-                   CASE WHEN si.unit_minor IS NULL OR si.currency = '' THEN NULL ELSE si.currency END
-                       AS currency
+            SELECT 'final' AS source, si.key_id, si.product_id, p.sort_order AS product_order,
+                   {items.text}{item_price}
             FROM billing_statementitem si
             JOIN billing_statement st ON st.id = si.statement_id
-            JOIN keys_productkey k ON k.id = si.key_id
             JOIN keys_product p ON p.id = si.product_id
             JOIN organisations_organisation m ON m.id = si.msp_id
-            WHERE st.month = %s AND st.status = %s AND st.customer_id = {item_customer}
-              AND m.path LIKE %s{msp_filter}
+            {item_key_join}
+            WHERE {where.text}
         """
-        params: list = [
-            *live_edition.params,
-            *keys.params,
-            *price.joins.params,
-            first_day,
-            FINAL,
-            *item_edition.params,
-            first_day,
-            FINAL,
-            root.path + "%",
+        params = [
+            *live.params,
+            *live_keys.params,
+            *price_joins.params,
+            *final.params,
+            *items.params,
+            *where.params,
         ]
-        if self.scope.msp is not None:
-            params.append(self.scope.msp.pk)
         return Sql(text, params)
+
+    # --- the report --------------------------------------------------------------------------
+
+    def rows_sql(self) -> Sql:
+        """Every row, priced: the CSV file, the count, and a page sorted by a price."""
+        if self._rows is None:
+            names = [c.key for c in COLUMNS if c.key not in PRICED]
+            self._rows = self._union(
+                live_keys=self.keys_sql(), live_joins=tuple(JOINS), names=names, priced=True
+            )
+        return Sql(self._rows.text, list(self._rows.params))
+
+    def _rows_of(self, live_ids: Sequence[int], final_ids: Sequence[int]) -> Sql:
+        names = [c.key for c in COLUMNS if c.key not in PRICED]
+        return self._union(
+            live_keys=self.keys_sql(live_ids),
+            live_joins=tuple(JOINS),
+            names=names,
+            priced=True,
+            item_ids=final_ids,
+        )
+
+    def fetch_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """A page: its keys found with only what the sort needs, then those keys' rows."""
+        key = self.sort.column.key
+        if key in PRICED:
+            return super().fetch_page(offset, limit)
+        names = [key]
+        light = self._union(
+            live_keys=self.keys_sql(),
+            live_joins=[NEEDS[key]] if key in NEEDS else [],
+            names=names,
+            priced=False,
+        )
+        order = self.sort.order_by(self.tiebreak, first=self.group_by)
+        page = fetch(
+            Sql(
+                f"SELECT r.source, r.key_id FROM ({light.text}) r {order} LIMIT %s OFFSET %s",
+                [*light.params, int(limit), int(offset)],
+            )
+        )
+        return self._rows_in_order([(source, int(key_id)) for source, key_id in page])
+
+    def page_and_totals(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], Totals]:
+        """A page and the totals, with the engine's rows of the month counted once for both
+        (a CTE the database keeps): two queries for a page, whatever the number of keys."""
+        key = self.sort.column.key
+        if key in PRICED:
+            return self.fetch_page(offset, limit), self.totals()
+        counted = self.keys_sql()
+        shared = Sql("SELECT * FROM report_keys")
+        light = self._union(
+            live_keys=shared, live_joins=[NEEDS[key]] if key in NEEDS else [], names=[key], priced=False
+        )
+        order = self.sort.order_by(self.tiebreak, first=self.group_by)
+        sums = billing_totals.totals_sql(self, keys=shared)
+        # SQLite counts the keys once if told to keep them; PostgreSQL plans better with the
+        # keys' statistics, inlining them in both places (still one statement, one round trip).
+        keep = "MATERIALIZED" if vendor() == "sqlite" else "NOT MATERIALIZED"
+        text = f"""
+            WITH report_keys AS {keep} ({counted.text})
+            SELECT 'page' AS part, pg.source, pg.key_id, pg.pos, NULL AS product_id, NULL AS product,
+                   NULL AS product_order, NULL AS edition, NULL AS currency, NULL AS keys,
+                   NULL AS billable, NULL AS amount, NULL AS unpriced, NULL AS final_rows
+            FROM (SELECT r.source, r.key_id, ROW_NUMBER() OVER ({order}) AS pos FROM ({light.text}) r) pg
+            WHERE pg.pos > %s AND pg.pos <= %s
+            UNION ALL
+            SELECT 'total', NULL, NULL, NULL, t.product_id, t.product, t.product_order, t.edition,
+                   t.currency, t.keys, t.billable, t.amount, t.unpriced, t.final_rows
+            FROM ({sums.text}) t
+        """
+        params = [*counted.params, *light.params, int(offset), int(offset) + int(limit), *sums.params]
+        found = fetch_dicts(Sql(text, params))
+        totals = billing_totals.totals_from(self, [r for r in found if r["part"] == "total"])
+        page = sorted((r for r in found if r["part"] == "page"), key=lambda r: int(r["pos"]))
+        return self._rows_in_order([(r["source"], int(r["key_id"])) for r in page]), totals
+
+    def _rows_in_order(self, page: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+        if not page:
+            return []
+        live_ids = [key_id for source, key_id in page if source == "live"]
+        final_ids = [key_id for source, key_id in page if source == "final"]
+        rows = {(r["source"], r["key_id"]): r for r in fetch_dicts(self._rows_of(live_ids, final_ids))}
+        return [self.shown(rows[(source, key_id)]) for source, key_id in page]
 
     def totals(self) -> Totals:
         """Subtotals per product, edition and currency over every row (not just a page):
         one query, however many keys."""
-        rows = self.rows_sql()
-        sql = Sql(
-            f"""
-            SELECT r.product_id, MAX(r.product) AS product, MAX(r.product_order) AS product_order,
-                   r.edition, r.currency, COUNT(*) AS keys, SUM(r.billable) AS billable,
-                   SUM(r.amount) AS amount,
-                   SUM(CASE WHEN r.billable = 1 AND r.unit_price IS NULL THEN 1 ELSE 0 END) AS unpriced,
-                   SUM(CASE WHEN r.source = 'final' THEN 1 ELSE 0 END) AS final_rows
-            FROM ({rows.text}) r
-            GROUP BY r.product_id, r.edition, r.currency
-            ORDER BY MAX(r.product_order), LOWER(MAX(r.product)), r.product_id, LOWER(r.edition), r.currency
-            """,
-            rows.params,
-        )
-        return Totals(
-            [
-                Subtotal(
-                    product_id=row["product_id"],
-                    product=row["product"],
-                    edition=row["edition"] or "",
-                    currency=row["currency"] or "",
-                    keys=int(row["keys"]),
-                    billable=int(row["billable"] or 0),
-                    amount_minor=int(row["amount"]) if row["amount"] is not None else None,
-                    unpriced=int(row["unpriced"] or 0),
-                    final_rows=int(row["final_rows"] or 0),
-                )
-                for row in fetch_dicts(sql)
-            ]
-        )
+        return billing_totals.totals(self)
 
     def status(self, totals: Totals) -> str:
         """ "final" when every row comes from a final statement, "partly final" when some do,

@@ -19,12 +19,12 @@ from keyledger.billing.sql import Sql
 from keyledger.keys.models import Product
 from keyledger.reports.labels import edition_label
 from keyledger.reports.scope import ReportScope
-from keyledger.reports.sorting import DATE, NUMBER, TIME, Column, Sort, parse_sort
+from keyledger.reports.sorting import CODE, DATE, NUMBER, TIME, Column, Sort, parse_sort
 from keyledger.reports.table import Cell, Table
 
 COLUMNS = (
     Column("msp", "MSP", "r.msp"),
-    Column("product_key", "Product Key", "r.product_key"),
+    Column("product_key", "Product Key", "r.product_key", CODE),
     Column("product", "Product", "r.product"),
     Column("edition", "Edition", "r.edition"),
     Column("account", "Account", "r.account"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 # What a column holds, for sorting and for writing it out (keyledger.reports.csv).
 TEXT = "text"
+CODE = "code"  # text in one case already (a product key): sorted as it is
 TIME = "time"
 DATE = "date"
 NUMBER = "number"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from keyledger.billing import money
@@ -40,10 +40,15 @@ def plain(column: Column, value: Any, currency: Any = None) -> str:
 
 @dataclass
 class Cell:
+    """A cell as a page shows it, worked out here rather than in the template (a page of
+    50 rows has 700 of them)."""
+
     column: Column
     value: Any  # a datetime for a time, text otherwise
-    text: str
+    text: str  # "" shows as a dash
     title: str = ""  # the whole text, where the page shows it shortened
+    iso: str = ""  # a time's machine-readable form, for <time datetime>
+    numeric: bool = False
 
 
 class Table:
@@ -101,9 +106,14 @@ class Table:
         if column.kind == MONEY:
             currency = row.get(self.currency_key) or ""
             text = "" if value is None or not currency else f"{money.to_decimal(int(value), currency):,}"
-            return Cell(column, value, text)
+            return Cell(column, value, text, numeric=True)
         if column.kind == TIME:
-            return Cell(column, value, "")
+            if value is None:
+                return Cell(column, value, "")
+            moment = value.astimezone(UTC)
+            return Cell(column, value, f"{moment:%Y-%m-%d %H:%M} UTC", iso=f"{moment:%Y-%m-%dT%H:%M:%SZ}")
+        if column.kind == NUMBER:
+            return Cell(column, value, plain(column, value), numeric=True)
         if column.key == "product" and value:
             return Cell(column, value, short_product_name(value), title=value)
         return Cell(column, value, plain(column, value))
@@ -147,9 +157,17 @@ class Table:
 class LazyRows:
     """A report's rows for Django's Paginator: counted once, and only the page fetched."""
 
-    def __init__(self, table: Table, *, count: int | None = None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        *,
+        count: int | None = None,
+        preloaded: tuple[int, list[dict[str, Any]]] | None = None,
+    ) -> None:
         self.table = table
         self._count = count
+        # (offset, rows) of a page already fetched with the count (BillingDetailReport.page_and_totals).
+        self._preloaded = preloaded
 
     def count(self) -> int:
         if self._count is None:
@@ -164,4 +182,6 @@ class LazyRows:
         stop = item.stop if item.stop is not None else self.count()
         if stop <= start:
             return []
+        if self._preloaded is not None and self._preloaded[0] == start:
+            return self._preloaded[1][: stop - start]
         return self.table.fetch_page(start, stop - start)

@@ -385,6 +385,8 @@ def test_an_odd_page_number_shows_a_page(world, client, page):
     client.force_login(world.tree.dist_a_admin)
     response = client.get(url("reports_activation", page=page, **NOVEMBER))
     assert response.status_code == 200 and len(keys_shown(response)) == 5
+    response = client.get(url("reports_billing", page=page, month="2026-11"))
+    assert response.status_code == 200 and len(keys_shown(response)) == 4
 
 
 # --- query counts --------------------------------------------------------------------------

@@ -140,8 +140,7 @@ def billing_report(request: HttpRequest, query: Query[BillingQuery]) -> Any:
     )
     if _wants_csv(request, query.format):
         return csv.response(f"billing-detail-report-{month}.csv", report.header, report.csv_rows())
-    totals = report.totals()
-    rows = report.fetch_page(query.offset, query.limit) if totals.keys else []
+    rows, totals = report.page_and_totals(query.offset, query.limit)
     return {
         "month": str(month),
         "status": report.status(totals),

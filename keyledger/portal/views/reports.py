@@ -102,7 +102,26 @@ def _headings(table: Table) -> list[dict[str, Any]]:
 
 
 def _page(request: HttpRequest, table: Table, *, count: int | None = None):
-    return Paginator(LazyRows(table, count=count), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return _linked(
+        request, Paginator(LazyRows(table, count=count), ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    )
+
+
+def _linked(request: HttpRequest, page):
+    """Each row's link to its key's Activation Details, for those who may open them."""
+    if request.user.can(Permission.VIEW_KEYS):
+        for row in page:
+            row["href"] = reverse("portal:key_detail", kwargs={"key_id": row["key_id"]})
+    return page
+
+
+def _page_number(request: HttpRequest) -> int:
+    """The page asked for, as Paginator.get_page reads it (anything odd: the first)."""
+    try:
+        number = int(request.GET.get("page") or 1)
+    except ValueError:
+        return 1
+    return number if number >= 1 else 1
 
 
 def _start(request: HttpRequest) -> HttpResponse | None:
@@ -175,7 +194,6 @@ def _activation(request: HttpRequest, *, as_csv: bool) -> HttpResponse:
             return csv.response(name, report.header, report.csv_rows())
         context.update(report=report, page=_page(request, report), headings=_headings(report))
         context["csv_url"] = reverse("portal:reports_activation_csv")
-    context["key_links"] = request.user.can(Permission.VIEW_KEYS)
     return _render(request, "activation.html", context, status=400 if as_csv else 200)
 
 
@@ -226,8 +244,13 @@ def _billing(request: HttpRequest, *, as_csv: bool) -> HttpResponse:
             return csv.response(
                 f"billing-detail-report-{data['month']}.csv", report.header, report.csv_rows()
             )
-        totals = report.totals()
-        page = _page(request, report, count=totals.keys)
+        # The page asked for and the totals come together (the month's keys counted once);
+        # a page number past the end falls back to fetching the last page.
+        number = _page_number(request)
+        offset = (number - 1) * ROWS_PER_PAGE
+        rows, totals = report.page_and_totals(offset, ROWS_PER_PAGE)
+        lazy = LazyRows(report, count=totals.keys, preloaded=(offset, rows))
+        page = _linked(request, Paginator(lazy, ROWS_PER_PAGE).get_page(request.GET.get("page")))
         context.update(
             report=report,
             page=page,
@@ -239,7 +262,6 @@ def _billing(request: HttpRequest, *, as_csv: bool) -> HttpResponse:
             headings=_headings(report),
             csv_url=reverse("portal:reports_billing_csv"),
         )
-    context["key_links"] = request.user.can(Permission.VIEW_KEYS)
     return _render(request, "billing.html", context, status=400 if as_csv else 200)
 
 
@@ -306,7 +328,6 @@ def _soon(request: HttpRequest, *, as_csv: bool) -> HttpResponse:
             headings=_headings(report),
             csv_url=reverse("portal:reports_soon_csv"),
         )
-    context["key_links"] = request.user.can(Permission.VIEW_KEYS)
     return _render(request, "soon.html", context, status=400 if as_csv else 200)
 
 
