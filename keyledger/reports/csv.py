@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, date
+from datetime import UTC, date, datetime
 from typing import Any, BinaryIO
 
 from django.http import StreamingHttpResponse
@@ -27,12 +27,19 @@ def iso_time(value: Any) -> str:
     """A datetime from the database as `2026-11-03T14:05:00Z` (seconds, UTC); "" for none."""
     if value is None or value == "":
         return ""
+    if isinstance(value, datetime):
+        # Naive values are UTC (SQLite's); aware ones are moved to UTC if they are not.
+        if value.tzinfo is not None:
+            if value.utcoffset():
+                value = value.astimezone(UTC)
+            value = value.replace(tzinfo=None)
+        return value.isoformat(timespec="seconds") + "Z"
     if isinstance(value, str) and len(value) >= 19 and value[10] in " T" and value[19:20] in ("", "."):
         # SQLite's own text for a UTC datetime: reading it is a slice, not a parse.
         return f"{value[:10]}T{value[11:19]}Z"
     moment = as_datetime(value)
     assert moment is not None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso_time(moment)
 
 
 def iso_date(value: date | None) -> str:

@@ -9,7 +9,7 @@ the same number of days it counts from today.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from keyledger.billing.engine import billable_on, month_keys, running_month, thr
 from keyledger.billing.months import local_date
 from keyledger.billing.sql import Sql
 from keyledger.keys.models import Product
+from keyledger.reports import csv
 from keyledger.reports.labels import edition_label
 from keyledger.reports.scope import ReportScope
 from keyledger.reports.sorting import CODE, DATE, NUMBER, TIME, Column, Sort, parse_sort
@@ -94,11 +95,10 @@ class TurningBillableSoon(Table):
             return None
         return self.today + timedelta(days=int(days_from_today))
 
-    def csv_value(self, column: Column, value: Any, currency: Any) -> str:
+    def csv_converter(self, column: Column) -> Callable[[Any], str] | None:
         if column.key == "billable_on":
-            day = self._day(value)
-            return day.isoformat() if day else ""
-        return super().csv_value(column, value, currency)
+            return lambda value: csv.iso_date(self._day(value))
+        return super().csv_converter(column)
 
     def shown(self, row: dict[str, Any]) -> dict[str, Any]:
         row["billable_on"] = self._day(row["billable_on"])

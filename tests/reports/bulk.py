@@ -10,6 +10,11 @@ from keyledger.customers.models import Account
 from keyledger.keys.models import Product, ProductKey
 
 
+def _key_text(number: int) -> str:
+    digits = f"{number:020d}"
+    return "-".join([digits[0:5], digits[5:10], digits[10:15], digits[15:20], "BULK0"])
+
+
 def many_active_keys(
     account: Account, count: int, *, since: datetime, code: str = "spmsp"
 ) -> list[ProductKey]:
@@ -18,7 +23,7 @@ def many_active_keys(
     keys = ProductKey.objects.bulk_create(
         [
             ProductKey(
-                key=f"{first + n:05d}-BULK0-BULK0-BULK0-BULK0",
+                key=_key_text(first + n),
                 product=product,
                 msp=account.msp,
                 account=account,

@@ -54,9 +54,9 @@ def find_msp(value: str) -> Organisation:
     return candidates[0]
 
 
-def table_lines(header: Sequence[str], rows: Iterable[Sequence[str]]) -> Iterator[str]:
+def table_lines(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """A plain-text table, sized by the first rows so that any number of rows streams."""
-    rows = iter(rows)
+    rows = (["" if cell is None else str(cell) for cell in row] for row in rows)
     first = list(islice(rows, SIZING_ROWS))
     widths = [max([len(h)] + [len(r[i]) for r in first]) for i, h in enumerate(header)]
 
