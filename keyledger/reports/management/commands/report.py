@@ -9,6 +9,7 @@ those of KEYLEDGER_BILLING_TIME_ZONE, as in the portal.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
@@ -129,10 +130,17 @@ class Command(BaseCommand):
                 )
         except ValidationError as exc:
             raise CommandError(self._words(exc)) from None
-        if csv:
-            self._write_csv(table, csv)
-        else:
-            self._show(table, scope)
+        try:
+            if csv:
+                self._write_csv(table, csv)
+            else:
+                self._show(table, scope)
+        except BrokenPipeError:
+            # The reader went away (`keyledger report … | head`): stop quietly, as other
+            # commands do, without a traceback for the rest that was not wanted.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
 
     def _words(self, exc: ValidationError) -> str:
         flags = {"month": "--month", "start": "--start", "end": "--end", "product": "--product"}
