@@ -78,6 +78,17 @@ def test_activation_report_as_json_pages(world):
     assert [i["product_key"] for i in rest["items"]][-1] == world.all_month.key
 
 
+def test_activation_report_products_to_include(world):
+    api_client = client(world.tree.dist_a)
+    november = {"start": "2026-11-01", "end": "2026-11-30"}
+    both = api_client.get(
+        "/reports/activation?start=2026-11-01&end=2026-11-30&product=imagemanager&product=gre"
+    )
+    assert [i["product_key"] for i in both.json()["items"]] == [world.image.key]
+    spmsp = api_client.get("/reports/activation", {**november, "product": "spmsp"}).json()
+    assert spmsp["count"] == 4
+
+
 def test_activation_report_defaults_to_the_running_month_so_far(world):
     data = client(world.tree.msp_a1).get("/reports/activation").json()
     assert (data["start"], data["end"]) == ("2026-12-01", "2026-12-10")
