@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.utils.html import escape, format_html
+from django.utils.safestring import SafeString, mark_safe
+
 from keyledger.billing import money
 from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, stream
 from keyledger.reports import csv
@@ -49,6 +52,25 @@ class Cell:
     title: str = ""  # the whole text, where the page shows it shortened
     iso: str = ""  # a time's machine-readable form, for <time datetime>
     numeric: bool = False
+    href: str = ""  # a Product Key links to its key's Activation Details, for those who may open them
+
+    @property
+    def html(self) -> SafeString:
+        """The <td>: built here, where it costs a format per cell rather than a dozen
+        template lookups."""
+        opening = mark_safe('<td class="num">') if self.numeric else mark_safe("<td>")
+        if self.iso:
+            inner = format_html('<time datetime="{}">{}</time>', self.iso, self.text)
+        elif self.column.key == "product_key":
+            if self.href:
+                inner = format_html('<a class="product-key" href="{}">{}</a>', self.href, self.text)
+            else:
+                inner = format_html('<span class="product-key">{}</span>', self.text)
+        elif self.title:
+            inner = format_html('<span title="{}">{}</span>', self.title, self.text)
+        else:
+            inner = escape(self.text or "—")
+        return format_html("{}{}</td>", opening, inner)
 
 
 class Table:

@@ -111,7 +111,10 @@ def _linked(request: HttpRequest, page):
     """Each row's link to its key's Activation Details, for those who may open them."""
     if request.user.can(Permission.VIEW_KEYS):
         for row in page:
-            row["href"] = reverse("portal:key_detail", kwargs={"key_id": row["key_id"]})
+            href = reverse("portal:key_detail", kwargs={"key_id": row["key_id"]})
+            for cell in row["cells"]:
+                if cell.column.key == "product_key":
+                    cell.href = href
     return page
 
 
