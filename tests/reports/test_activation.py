@@ -183,3 +183,13 @@ def test_the_days_are_those_of_the_billing_time_zone(world, settings):
     settings.KEYLEDGER_BILLING_TIME_ZONE = "UTC"
     rows = all_rows(activation(ReportScope(viewer=world.tree.msp_a1), NOV_1, date(2026, 11, 17)))
     assert world.short.key not in keys_of(rows)
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(0, 2), (2, 2), (4, 2), (0, 50), (20, 5)])
+def test_a_page_comes_with_the_count_of_the_whole_report(world, offset, limit):
+    report = activation(
+        ReportScope(viewer=world.tree.vendor), date(2026, 10, 1), date(2026, 12, 10), sort="-site"
+    )
+    rows, count = report.page_and_count(offset, limit)
+    assert count == report.count() == 8
+    assert [r["span_id"] for r in rows] == [r["span_id"] for r in report.fetch_page(offset, limit)]

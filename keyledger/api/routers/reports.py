@@ -103,12 +103,12 @@ def activation_report(request: HttpRequest, query: Query[ActivationQuery]) -> An
     )
     if _wants_csv(request, query.format):
         return csv.response(f"activation-report-{start}-to-{end}.csv", report.header, report.csv_rows())
-    rows = report.fetch_page(query.offset, query.limit)
+    rows, count = report.page_and_count(query.offset, query.limit)
     return {
         "start": start,
         "end": end,
         "sort": report.sort.param,
-        "count": report.count(),
+        "count": count,
         "limit": query.limit,
         "offset": query.offset,
         "items": [{"key_id": row["key_id"], **report.api_item(row)} for row in rows],
@@ -197,10 +197,10 @@ def forecast_report(request: HttpRequest, query: Query[ForecastQuery]) -> Any:
     if _wants_csv(request, query.format):
         name = f"turning-billable-soon-{local_date(now)}.csv"
         return csv.response(name, report.header, report.csv_rows())
-    rows = report.fetch_page(query.offset, query.limit)
+    rows, count = report.page_and_count(query.offset, query.limit)
     return {
         **_forecast_head(report, query),
-        "count": report.count(),
+        "count": count,
         "items": [
             {"key_id": row["key_id"], "billable": False, "active_now": True, **report.api_item(row)}
             for row in rows

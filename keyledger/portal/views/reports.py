@@ -101,10 +101,12 @@ def _headings(table: Table) -> list[dict[str, Any]]:
     ]
 
 
-def _page(request: HttpRequest, table: Table, *, count: int | None = None):
-    return _linked(
-        request, Paginator(LazyRows(table, count=count), ROWS_PER_PAGE).get_page(request.GET.get("page"))
-    )
+def _page(request: HttpRequest, table: Table):
+    """The page asked for, fetched with the report's row count in one query."""
+    offset = (_page_number(request) - 1) * ROWS_PER_PAGE
+    rows, count = table.page_and_count(offset, ROWS_PER_PAGE)
+    lazy = LazyRows(table, count=count, preloaded=(offset, rows))
+    return _linked(request, Paginator(lazy, ROWS_PER_PAGE).get_page(request.GET.get("page")))
 
 
 def _linked(request: HttpRequest, page):
