@@ -95,19 +95,19 @@ def span_days(month: Month | DayRange, scope: Scope, *, as_of: datetime | None =
     last = _day_number("a.e", month.day_starts, end=True)
     where = scope.where("sp")
     # Empty spans (a change and its undoing at the same instant) add no day, but the last
-    # span of a key may be one: it carries where the key was when its period ended.
+    # span of a key may be one: it carries where the key was when its period ended. Both
+    # windows share one ordering, so the database sorts the month's spans once.
     text = f"""
         SELECT b.*,
                CASE WHEN b.nonempty = 0 THEN 0
                     WHEN b.prev_last IS NOT NULL AND b.first_day <= b.prev_last
                     THEN CASE WHEN b.last_day > b.prev_last THEN b.last_day - b.prev_last ELSE 0 END
-                    ELSE b.last_day - b.first_day + 1 END AS new_days,
-               CASE WHEN ROW_NUMBER() OVER latest = 1 THEN 1 ELSE 0 END AS is_last
+                    ELSE b.last_day - b.first_day + 1 END AS new_days
         FROM (
             SELECT c.*,
                    MAX(CASE WHEN c.nonempty = 1 THEN c.last_day END) OVER (
-                       PARTITION BY c.key_id ORDER BY c.started_at, c.id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last
+                       by_key ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_last,
+                   CASE WHEN LEAD(c.id) OVER by_key IS NULL THEN 1 ELSE 0 END AS is_last
             FROM (
                 SELECT a.*, {first.text} AS first_day, {last.text} AS last_day
                 FROM (
@@ -122,8 +122,8 @@ def span_days(month: Month | DayRange, scope: Scope, *, as_of: datetime | None =
                       {where.text}
                 ) a
             ) c
+            WINDOW by_key AS (PARTITION BY c.key_id ORDER BY c.started_at, c.id)
         ) b
-        WINDOW latest AS (PARTITION BY b.key_id ORDER BY b.started_at DESC, b.id DESC)
     """
     params = [*first.params, *last.params, dt(bound), dt(bound), dt(bound), dt(month.start), *where.params]
     return Sql(text, params)
