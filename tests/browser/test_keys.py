@@ -165,7 +165,7 @@ def test_deactivate_and_reactivate_a_key_finalised_by_its_call_home(page, tree, 
     page.reload()
     details = page.locator("#activation-details")
     expect(details.locator("#key-status")).to_have_text("Deactivated")
-    expect(details.get_by_role("table")).to_contain_text(
+    expect(details.get_by_role("table", name="History")).to_contain_text(
         "Deactivation requested \u2013 still active → Deactivated"
     )
 
