@@ -276,12 +276,17 @@ def test_the_report_of_a_month_before_any_key_is_empty(world):
     assert date(2026, 1, 1) < NOW.date()
 
 
-@pytest.mark.parametrize("sort", ["product_key", "-msp", "site", "-activated", "billable", "amount", "-currency"])
+@pytest.mark.parametrize(
+    "sort", ["product_key", "-msp", "site", "-activated", "billable", "amount", "-currency"]
+)
 def test_a_page_and_the_totals_together_are_the_page_and_the_totals_apart(world, prices, sort):
     w = world
     t = w.tree
     final_statement(
-        t.dist_a, t.msp_a1, NOVEMBER, [item_for(w.all_month, unit_minor=2000, amount_minor=2000, currency="EUR")]
+        t.dist_a,
+        t.msp_a1,
+        NOVEMBER,
+        [item_for(w.all_month, unit_minor=2000, amount_minor=2000, currency="EUR")],
     )
     report = billing(ReportScope(viewer=t.vendor, basis="msp"), sort=sort)
     for offset, limit in [(0, 2), (2, 2), (4, 2), (0, 50), (10, 5)]:
