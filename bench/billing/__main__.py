@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from django.test.utils import setup_databases, teardown_databases
 
     django.setup()
-    from bench.billing import report
+    from bench.billing import run
     from bench.billing.data import Scale
 
     scale = Scale(
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         created = setup_databases(verbosity=0, interactive=False)
     try:
-        return report.run(scale, measures=options.only or list(MEASURES), runs=options.runs)
+        return run.bench(scale, measures=options.only or list(MEASURES), runs=options.runs)
     finally:
         connection.close()
         if created is not None:

