@@ -34,23 +34,16 @@ from keyledger.access import (
     require,
 )
 from keyledger.audit.actor import Actor
-from keyledger.audit.naming import actor_name
-from keyledger.billing.engine import threshold
 from keyledger.customers.models import Account, Site
 from keyledger.keys import actions, states
-from keyledger.keys.models import KeyEvent, Product, ProductKey
-from keyledger.organisations.models import Organisation, User
+from keyledger.keys.models import Product, ProductKey
+from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.keys import AddKeysForm, MoveKeyForm, placement_value
+from keyledger.portal.views.activation_details import billing_context, event_rows, key_actions
 from keyledger.portal.views.methods import only_methods
-from keyledger.reports.forecast import (
-    forecast_cell,
-    forecast_message,
-    forecasts,
-    key_billing,
-    running_forecast,
-)
+from keyledger.reports.forecast import forecast_cell, forecasts
 
 KEYS_PER_PAGE = 25
 State = ProductKey.State
@@ -247,121 +240,6 @@ def add_keys(request: HttpRequest, msp_id: int) -> HttpResponse:
 # --- Activation Details -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRow:
-    event: KeyEvent
-    change: str
-    actor: str
-
-
-def _actor_label(event: KeyEvent, viewer: User) -> str:
-    actor = event.actor_user
-    if actor is not None:
-        return actor_name(actor_user=actor, label=actor.email, viewer=viewer.organisation)
-    if event.actor_token_id is not None:
-        return "API token"
-    if event.cause == KeyEvent.Cause.CALL_HOME:
-        return f"The product on {event.machine_name}" if event.machine_name else "The product"
-    return "Keyledger"
-
-
-def _event_rows(key: ProductKey, viewer: User) -> list[EventRow]:
-    labels = dict(State.choices)
-    rows = []
-    for event in key.events.select_related("actor_user__organisation", "account", "site").order_by(
-        "at", "id"
-    ):
-        new = labels.get(event.new_state, event.new_state)
-        if not event.old_state:
-            change = f"Sourced: {new}"
-        elif event.transition == states.MOVE:
-            change = "Moved to " + " / ".join(
-                n for n in (event.account.name, getattr(event.site, "name", "")) if n
-            )
-        elif event.transition == states.LEASE_EXPIRED.name:
-            change = f"{labels.get(event.old_state, event.old_state)} → {new} (the offline lease ended)"
-        elif event.old_state == event.new_state:
-            change = f"Edition reported: {key.product.edition_label(event.edition)}"
-        else:
-            change = f"{labels.get(event.old_state, event.old_state)} → {new}"
-        rows.append(EventRow(event=event, change=change, actor=_actor_label(event, viewer)))
-    return rows
-
-
-def _actions(key: ProductKey) -> dict[str, Any]:
-    """Which of Deactivate, Reactivate and withdrawing a request the key offers now."""
-    product = key.product
-    pending_deactivation = key.state == State.DEACTIVATION_REQUESTED
-    note = ""
-    if not product.can_deactivate:
-        note = f"{product.name} keys are not deactivated or reactivated."
-    elif key.state == State.UNUSED:
-        note = "Deactivate applies once the product has called home and activated the key."
-    elif pending_deactivation:
-        note = "Reactivate withdraws the deactivation request: the key stays active."
-    elif key.state == State.REACTIVATION_REQUESTED:
-        note = "The reactivation is final when the product next calls home."
-    return {
-        "show_deactivate": key.can_request_deactivation,
-        "show_reactivate": key.can_request_reactivation or pending_deactivation,
-        "show_withdraw": key.state == State.REACTIVATION_REQUESTED,
-        "withdraw_label": "Cancel reactivation request",
-        "action_note": note,
-    }
-
-
-@dataclass(frozen=True)
-class SpanRow:
-    started_at: Any
-    ended_at: Any
-    first_day: Any
-    last_day: Any
-    new_days: int
-    edition: str
-
-
-@dataclass(frozen=True)
-class BillingRow:
-    label: str
-    running: bool
-    active_days: int
-    billable: bool
-    spans: list[SpanRow]
-
-
-def _billing(key: ProductKey, viewer: User, now: Any) -> dict[str, Any]:
-    """Why is this key billable: each month's active days and the spans that made them, and
-    the running month's forecast (reports.forecast, counted by the billing engine)."""
-    product = key.product
-    path = viewer.organisation.path
-    months = [
-        BillingRow(
-            label=m.month.label,
-            running=m.running,
-            active_days=m.active_days,
-            billable=m.billable,
-            spans=[
-                SpanRow(
-                    started_at=s.started_at,
-                    ended_at=s.ended_at,
-                    first_day=s.first_day,
-                    last_day=s.last_day,
-                    new_days=s.new_days,
-                    edition=product.edition_label(s.edition) if s.edition else "",
-                )
-                for s in m.spans
-            ],
-        )
-        for m in key_billing(key, path=path, now=now)
-    ]
-    forecast = running_forecast(key, path=path, now=now)
-    return {
-        "billing_months": months,
-        "forecast": forecast_message(forecast, product=product),
-        "billable_after": threshold(),
-    }
-
-
 def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyForm | None = None) -> dict:
     user = request.user
     product = key.product
@@ -387,13 +265,13 @@ def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyFo
             }
             for job in product.job_license_types
         ],
-        "events": _event_rows(key, user),
+        "events": event_rows(key, user),
         "can_change": can_change,
         "move_form": move_form if can_change else None,
         "back_url": _detail_url(key.account, key.site, product),
         "inline_messages": _is_htmx(request),
-        **_actions(key),
-        **_billing(key, user, now),
+        **key_actions(key),
+        **billing_context(key, user, now),
     }
 
 
