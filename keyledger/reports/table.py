@@ -18,7 +18,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from keyledger.billing import money
-from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, stream
+from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, iso_from_text, stream, utc_text
 from keyledger.reports import csv
 from keyledger.reports.labels import short_product_name
 from keyledger.reports.sorting import CODE, DATE, MONEY, NUMBER, TEXT, TIME, YES_NO, Column, Sort
@@ -152,7 +152,7 @@ class Table:
         if column.kind in (TEXT, CODE):
             return None
         if column.kind == TIME:
-            return csv.iso_time
+            return iso_from_text  # read as text (csv_rows)
         if column.kind == MONEY:
             return None  # written with the row's currency, below
         return lambda value: plain(column, value)
@@ -163,7 +163,8 @@ class Table:
         rows = self.rows_sql()
         keys = [c.key for c in self.columns]
         order = self.sort.order_by(self.tiebreak, first=self.group_by)
-        sql = Sql(f"SELECT {', '.join('r.' + k for k in keys)} FROM ({rows.text}) r {order}", rows.params)
+        selected = [utc_text(f"r.{c.key}") if c.kind == TIME else f"r.{c.key}" for c in self.columns]
+        sql = Sql(f"SELECT {', '.join(selected)} FROM ({rows.text}) r {order}", rows.params)
         converters = [(i, f) for i, c in enumerate(self.columns) if (f := self.csv_converter(c)) is not None]
         amounts = [i for i, c in enumerate(self.columns) if c.kind == MONEY]
         currency_at = keys.index(self.currency_key) if amounts and self.currency_key in keys else None
