@@ -34,7 +34,32 @@ SQLITE_DROP = [
     "DROP TRIGGER IF EXISTS billing_statement_final_delete",
 ] + [f"DROP TRIGGER IF EXISTS {t}_final_{op}" for t in CHILDREN for op in ("insert", "update", "delete")]
 
+# PostgreSQL checks once per statement, over the rows it changed (transition tables): a
+# month close inserts tens of thousands of lines, and a check per row cost ~55 µs each.
+_PG_CHECKS = {
+    "new": "EXISTS (SELECT 1 FROM new_rows n JOIN billing_statement s ON s.id = n.statement_id"
+    " WHERE s.status = 'final')",
+    "old": "EXISTS (SELECT 1 FROM old_rows o JOIN billing_statement s ON s.id = o.statement_id"
+    " WHERE s.status = 'final')",
+}
+_PG_FUNCTIONS = {
+    "billing_refuse_final_statement_insert": _PG_CHECKS["new"],
+    "billing_refuse_final_statement_update": f"{_PG_CHECKS['old']} OR {_PG_CHECKS['new']}",
+    "billing_refuse_final_statement_delete": _PG_CHECKS["old"],
+}
 POSTGRES_CREATE = [
+    f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF {check} THEN
+            RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
+          END IF;
+          RETURN NULL;
+        END $$"""
+    for name, check in _PG_FUNCTIONS.items()
+]
+# The statement's own row is checked before anything else (its check constraints too), so
+# that the refusal says why; a month close writes a few thousand of these, not tens of thousands.
+POSTGRES_CREATE += [
     f"""CREATE OR REPLACE FUNCTION billing_refuse_final_statement() RETURNS trigger
         LANGUAGE plpgsql AS $$
         BEGIN
@@ -44,30 +69,26 @@ POSTGRES_CREATE = [
           IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
           RETURN NEW;
         END $$""",
-    f"""CREATE OR REPLACE FUNCTION billing_refuse_final_statement_part() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP IN ('UPDATE', 'DELETE') AND EXISTS (
-               SELECT 1 FROM billing_statement WHERE id = OLD.statement_id AND status = 'final')
-          OR TG_OP IN ('INSERT', 'UPDATE') AND EXISTS (
-               SELECT 1 FROM billing_statement WHERE id = NEW.statement_id AND status = 'final') THEN
-            RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'integrity_constraint_violation';
-          END IF;
-          IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-          RETURN NEW;
-        END $$""",
     """CREATE TRIGGER billing_statement_final BEFORE UPDATE OR DELETE ON billing_statement
         FOR EACH ROW EXECUTE FUNCTION billing_refuse_final_statement()""",
-] + [
-    f"""CREATE TRIGGER {t}_final BEFORE INSERT OR UPDATE OR DELETE ON {t}
-        FOR EACH ROW EXECUTE FUNCTION billing_refuse_final_statement_part()"""
-    for t in CHILDREN
 ]
+for _table in CHILDREN:
+    POSTGRES_CREATE += [
+        f"""CREATE TRIGGER {_table}_final_insert AFTER INSERT ON {_table}
+            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION billing_refuse_final_statement_insert()""",
+        f"""CREATE TRIGGER {_table}_final_update AFTER UPDATE ON {_table}
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION billing_refuse_final_statement_update()""",
+        f"""CREATE TRIGGER {_table}_final_delete AFTER DELETE ON {_table}
+            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT
+            EXECUTE FUNCTION billing_refuse_final_statement_delete()""",
+    ]
 POSTGRES_DROP = [
     "DROP TRIGGER IF EXISTS billing_statement_final ON billing_statement",
-    *[f"DROP TRIGGER IF EXISTS {t}_final ON {t}" for t in CHILDREN],
+    *[f"DROP TRIGGER IF EXISTS {t}_final_{op} ON {t}" for t in CHILDREN for op in ("insert", "update", "delete")],
     "DROP FUNCTION IF EXISTS billing_refuse_final_statement()",
-    "DROP FUNCTION IF EXISTS billing_refuse_final_statement_part()",
+    *[f"DROP FUNCTION IF EXISTS {name}()" for name in _PG_FUNCTIONS],
 ]
 
 
