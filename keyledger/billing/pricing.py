@@ -27,21 +27,32 @@ BASIS_OWN = "own"
 BASIS_SALE = "sale"
 
 
-def effective_prices(month: Month) -> Sql:
+def effective_prices(month: Month, *, near: str | None = None) -> Sql:
     """Rows (customer_id, issuer_id, currency, product_id, item, unit_minor) of the prices
-    that apply in `month`: for each list and item, the latest from `month` or before."""
+    that apply in `month`: for each list and item, the latest from `month` or before.
+
+    `near`, an organisation's path: only the lists of the organisations above it, it, and
+    below it, where the customer of any basis of its reports is. (SQLite builds the prices
+    in full before looking one up: all of them is tens of thousands of rows.)"""
+    where, extra = "", []
+    if near is not None:
+        where = (
+            " AND pl.customer_id IN (SELECT o.id FROM organisations_organisation o"
+            " WHERE o.path LIKE %s OR %s LIKE o.path || '%%')"
+        )
+        extra = [near + "%", near]
     return Sql(
-        """
+        f"""
         SELECT pl.customer_id, pl.issuer_id, pl.currency, p.product_id, p.item, p.unit_minor
         FROM billing_price p
         JOIN billing_pricelist pl ON pl.id = p.price_list_id
-        WHERE p.valid_from <= %s
+        WHERE p.valid_from <= %s{where}
           AND NOT EXISTS (
               SELECT 1 FROM billing_price later
               WHERE later.price_list_id = p.price_list_id AND later.product_id = p.product_id
                 AND later.item = p.item AND later.valid_from > p.valid_from AND later.valid_from <= %s)
         """,
-        [month.first_day, month.first_day],
+        [month.first_day, *extra, month.first_day],
     )
 
 
@@ -66,10 +77,13 @@ class KeyPrice:
     currency: str  # the price list's currency; NULL without a list
 
 
-def key_price(month: Month, *, customer: str, product: str, edition: str, fields: str) -> KeyPrice:
+def key_price(
+    month: Month, *, customer: str, product: str, edition: str, fields: str, near: str | None = None
+) -> KeyPrice:
     """The unit price of a key row for the customer `customer` (an SQL expression), given
-    the SQL columns of its product id, billed edition and the key's fields (job licenses)."""
-    prices = effective_prices(month)
+    the SQL columns of its product id, billed edition and the key's fields (job licenses).
+    `near`: see effective_prices."""
+    prices = effective_prices(month, near=near)
     params: list = []
     joins: list[str] = []
 

@@ -200,6 +200,7 @@ class BillingDetailReport(Table):
                 product="mk.product_id",
                 edition="mk.edition",
                 fields="k.fields",
+                near=self.scope.root.path,
             )
             live_price = f", {price.unit} AS unit_minor, {price.currency} AS list_currency"
             item_price = """, si.unit_minor AS unit_price, si.amount_minor AS amount,

@@ -109,7 +109,12 @@ def totals_sql(report: BillingDetailReport, keys: Sql | None = None) -> Sql:
     group += [e for e in (msp_path, fields) if e not in ("''", "NULL")]
     customer = report.customer("g.msp_id", "g.msp_path")
     price = key_price(
-        report.month, customer=customer, product="g.product_id", edition="g.edition", fields="g.fields"
+        report.month,
+        customer=customer,
+        product="g.product_id",
+        edition="g.edition",
+        fields="g.fields",
+        near=report.scope.root.path,
     )
     # Whether a statement is final is asked once per group, not once per key.
     final = report.not_final(customer)

@@ -11,7 +11,7 @@ from keyledger.billing import money
 from keyledger.billing.engine import Scope, month_keys
 from keyledger.billing.models import Price, PriceList
 from keyledger.billing.months import Month
-from keyledger.billing.pricing import BASIS_MSP, BASIS_SALE, amount, customer_expression, key_price
+from keyledger.billing.pricing import BASIS_MSP, BASIS_OWN, BASIS_SALE, amount, customer_expression, key_price
 from keyledger.billing.sql import Sql, fetch_dicts
 from tests.billing.helpers import activated_at
 from tests.keys.factories import product
@@ -25,13 +25,15 @@ def price(price_list, code, item, month, minor):
     )
 
 
-def priced_rows(tree, month, *, basis=BASIS_MSP, viewer=None):
+def priced_rows(tree, month, *, basis=BASIS_MSP, viewer=None, near=None):
     viewer = viewer or tree.dist_a
     customer = customer_expression(
         basis, viewer_id=viewer.pk, viewer_path=viewer.path, msp_id="mk.msp_id", msp_path="m.path"
     )
     base = month_keys(month, Scope(path=viewer.path))
-    kp = key_price(month, customer=customer, product="mk.product_id", edition="mk.edition", fields="k.fields")
+    kp = key_price(
+        month, customer=customer, product="mk.product_id", edition="mk.edition", fields="k.fields", near=near
+    )
     sql = Sql(
         f"""SELECT mk.key_id, mk.billable, {kp.unit} AS unit, {amount(kp.unit, "mk.billable")} AS amount,
                    {kp.currency} AS currency
@@ -97,6 +99,29 @@ def test_the_sale_basis_prices_with_the_list_of_the_viewers_child_on_the_path(tr
     assert priced_rows(tree, NOVEMBER)[key.pk]["unit"] == 2500
     vendor_view = priced_rows(tree, NOVEMBER, basis=BASIS_SALE, viewer=tree.vendor)
     assert vendor_view[key.pk]["unit"] == 1800
+
+
+@pytest.mark.parametrize(
+    ("basis", "viewer"),
+    [
+        (BASIS_MSP, "dist_a"),
+        (BASIS_OWN, "dist_a"),
+        (BASIS_SALE, "vendor"),
+        (BASIS_MSP, "msp_a1"),
+        (BASIS_SALE, "dist_a"),
+    ],
+)
+def test_prices_near_the_viewer_are_the_prices_it_can_be_shown(tree, lists, basis, viewer):
+    """Reading only the lists on the viewer's path and below it changes no price."""
+    key = activated_at(tree.account_a1, datetime(2026, 10, 1, tzinfo=UTC), edition="server")
+    price(lists["acme"], "spmsp", "server", Month(2026, 1), 2500)
+    price(lists["northwind"], "spmsp", "server", Month(2026, 1), 1800)
+    sibling = PriceList.objects.create(issuer=tree.dist_b, customer=tree.msp_b1, currency="AUD")
+    price(sibling, "spmsp", "server", Month(2026, 1), 7700)
+    org = getattr(tree, viewer)
+    everywhere = priced_rows(tree, NOVEMBER, basis=basis, viewer=org)
+    near = priced_rows(tree, NOVEMBER, basis=basis, viewer=org, near=org.path)
+    assert near == everywhere and key.pk in near
 
 
 @pytest.mark.parametrize(
