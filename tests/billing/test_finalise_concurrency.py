@@ -5,21 +5,15 @@ customer and month gets one final statement, and the numbers have no gap."""
 
 from __future__ import annotations
 
-import importlib
-import sqlite3
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db import connection, connections
 
 from keyledger.audit.actor import Actor, Channel
 from keyledger.billing.models import Statement, StatementCounter
 from keyledger.billing.statements import close_month, finalise, finalise_due
 from keyledger.organisations.models import Organisation
+from keyledger.testing import concurrency
 from keyledger.testing.billing import NOVEMBER, OCTOBER_FIRST, active_key, november
 from keyledger.testing.tree import build_tree, make_org
 
@@ -29,49 +23,10 @@ LATER = datetime(2026, 12, 10, 10, tzinfo=UTC)
 @pytest.fixture
 def shared_database(final_statements_removable, tmp_path):
     """Each thread that calls the returned function gets its own connection to one database."""
-    importlib.import_module("keyledger.keys.migrations.0002_default_catalog").install_catalog(apps, None)
-    original = connections["default"]
-    if connection.vendor != "sqlite" or not original.is_in_memory_db():
-        yield lambda: None
-        return
-    # Threads sharing an in-memory database share its locks, which no deployment does.
-    path = tmp_path / "race.sqlite3"
-    original.ensure_connection()
-    copy = sqlite3.connect(path)
-    original.connection.backup(copy)
-    copy.close()
-    settings_dict = {**original.settings_dict, "NAME": str(path)}
-
-    def connect() -> None:
-        connections["default"] = type(original)(settings_dict, alias="default")
-
-    connect()
-    yield connect
-    connections["default"].close()
-    connections["default"] = original
+    yield from concurrency.shared_database(tmp_path)
 
 
-def race(connect: Callable[[], None], *steps: Callable[[], Any]) -> list[Any]:
-    barrier = threading.Barrier(len(steps))
-    results: list[Any] = [None] * len(steps)
-
-    def run(index: int, step: Callable[[], Any]) -> None:
-        try:
-            connect()
-            barrier.wait()
-            results[index] = step()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(steps)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+race = concurrency.race
 
 
 def world():

@@ -9,21 +9,16 @@ events replay to that state."""
 
 from __future__ import annotations
 
-import importlib
-import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Callable
-from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db import connection, connections
+from django.db import connection
 
 from keyledger.audit.actor import Actor
 from keyledger.keys import actions
 from keyledger.keys.models import KeyEvent, ProductKey, SourcingRequest
 from keyledger.keys.sweeper import sweep
+from keyledger.testing import concurrency
 from keyledger.testing.tree import build_tree
 from tests.keys.factories import MACHINE, call, product, reload, replayed_state, source
 
@@ -33,51 +28,11 @@ ROUNDS = 200
 
 @pytest.fixture
 def shared_database(transactional_db, tmp_path):
-    """Gives each thread that calls it its own connection to one database. The catalog the
-    migrations install is installed again first: every transactional test ends in a flush."""
-    importlib.import_module("keyledger.keys.migrations.0002_default_catalog").install_catalog(apps, None)
-    original = connections["default"]
-    if connection.vendor != "sqlite" or not original.is_in_memory_db():
-        yield lambda: None
-        return
-    path = tmp_path / "race.sqlite3"
-    original.ensure_connection()
-    copy = sqlite3.connect(path)
-    original.connection.backup(copy)
-    copy.close()
-    settings_dict = {**original.settings_dict, "NAME": str(path)}
-
-    def connect() -> None:
-        connections["default"] = type(original)(settings_dict, alias="default")
-
-    connect()
-    yield connect
-    connections["default"].close()
-    connections["default"] = original
+    """Each thread that calls the returned function gets its own connection to one database."""
+    yield from concurrency.shared_database(tmp_path)
 
 
-def race(connect: Callable[[], None], *steps: Callable[[], Any]) -> list[Any]:
-    """Run the steps at the same moment in threads of their own; their results, or errors."""
-    barrier = threading.Barrier(len(steps))
-    results: list[Any] = [None] * len(steps)
-
-    def run(index: int, step: Callable[[], Any]) -> None:
-        try:
-            connect()
-            barrier.wait()
-            results[index] = step()
-        except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, s)) for i, s in enumerate(steps)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return results
+race = concurrency.race
 
 
 @pytest.mark.postgres_only
