@@ -23,7 +23,16 @@ from keyledger.keys.models import KeyEvent, ProductKey
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 SCALE = Scale(keys=200, msps=6, distributors=2, big_msp_keys=40)
-SPAN_COLUMNS = ("key_id", "period_start", "started_at", "ended_at", "ends_period", "edition", "account_id", "site_id")
+SPAN_COLUMNS = (
+    "key_id",
+    "period_start",
+    "started_at",
+    "ended_at",
+    "ends_period",
+    "edition",
+    "account_id",
+    "site_id",
+)
 
 
 @pytest.fixture
@@ -41,7 +50,13 @@ def test_the_dataset_has_every_kind_of_history_and_its_invariants_hold(dataset):
     assert ProductKey.objects.filter(msp_id=dataset.big_msp_id).count() == 40
     assert set(ProductKey.objects.values_list("state", flat=True)) == set(ProductKey.State.values)
     transitions = set(KeyEvent.objects.values_list("transition", flat=True))
-    assert {"activate", "finalise_deactivation", "lease_expired", "finalise_reactivation", "move"} <= transitions
+    assert {
+        "activate",
+        "finalise_deactivation",
+        "lease_expired",
+        "finalise_reactivation",
+        "move",
+    } <= transitions
     assert {"report_edition", "turn_critical"} <= transitions
     assert 1.3 < ActiveSpan.objects.count() / ProductKey.objects.exclude(state="unused").count() < 1.8
     assert PriceList.objects.count() == 2 + 6 and Price.objects.exists()
