@@ -300,20 +300,22 @@ class BillingDetailReport(Table):
         sums = billing_totals.totals_sql(self, keys=shared)
         # SQLite counts the keys once if told to keep them; PostgreSQL plans better with the
         # keys' statistics, inlining them in both places (still one statement, one round trip).
+        # The page is a LIMIT, not a filter on every row's position: the database keeps only
+        # the rows up to the page's end while sorting (a bounded sort), then numbers those.
         keep = "MATERIALIZED" if vendor() == "sqlite" else "NOT MATERIALIZED"
         text = f"""
             WITH report_keys AS {keep} ({counted.text})
             SELECT 'page' AS part, pg.source, pg.key_id, pg.pos, NULL AS product_id, NULL AS product,
                    NULL AS product_order, NULL AS edition, NULL AS currency, NULL AS keys,
                    NULL AS billable, NULL AS amount, NULL AS unpriced, NULL AS final_rows
-            FROM (SELECT r.source, r.key_id, ROW_NUMBER() OVER ({order}) AS pos FROM ({light.text}) r) pg
-            WHERE pg.pos > %s AND pg.pos <= %s
+            FROM (SELECT r.source, r.key_id, ROW_NUMBER() OVER ({order}) AS pos
+                  FROM (SELECT r.* FROM ({light.text}) r {order} LIMIT %s OFFSET %s) r) pg
             UNION ALL
             SELECT 'total', NULL, NULL, NULL, t.product_id, t.product, t.product_order, t.edition,
                    t.currency, t.keys, t.billable, t.amount, t.unpriced, t.final_rows
             FROM ({sums.text}) t
         """
-        params = [*counted.params, *light.params, int(offset), int(offset) + int(limit), *sums.params]
+        params = [*counted.params, *light.params, int(limit), int(offset), *sums.params]
         found = fetch_dicts(Sql(text, params))
         totals = billing_totals.totals_from(self, [r for r in found if r["part"] == "total"])
         page = sorted((r for r in found if r["part"] == "page"), key=lambda r: int(r["pos"]))

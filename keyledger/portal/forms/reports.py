@@ -19,6 +19,7 @@ from django.http import QueryDict
 from keyledger.billing.months import Month
 from keyledger.keys.models import Product
 from keyledger.organisations.models import Organisation
+from keyledger.portal.forms.widgets import LongSelect
 from keyledger.reports import activation, billing_detail, inputs, soon
 from keyledger.reports.scope import ReportScope, basis_choices
 from keyledger.reports.sorting import Column, SortError, parse_sort
@@ -35,8 +36,8 @@ def scope_data(data: QueryDict, scope: ReportScope) -> QueryDict:
 
 
 class ReportForm(forms.Form):
-    distributor = forms.ChoiceField(label="Distributor", required=False)
-    msp = forms.ChoiceField(label="MSP", required=False)
+    distributor = forms.ChoiceField(label="Distributor", required=False, widget=LongSelect)
+    msp = forms.ChoiceField(label="MSP", required=False, widget=LongSelect)
     prices = forms.ChoiceField(label="Prices", required=False)
     sort = forms.CharField(required=False, widget=forms.HiddenInput, max_length=40)
 
