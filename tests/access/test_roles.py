@@ -16,8 +16,9 @@ from keyledger.testing.tree import Tree
 from keyledger.testing.urls import portal_routes
 from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS, draft_statement, price_list
 
-# Pages every signed-in user may use whatever the role: the home page, accepting the Terms.
-EVERY_ROLE = {"portal:home", "portal:accept_terms"}
+# Pages every signed-in user may use whatever the role: the home page, accepting the Terms,
+# their own profile.
+EVERY_ROLE = {"portal:home", "portal:accept_terms", "portal:profile"}
 
 
 def member_may(name: str) -> bool:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from keyledger.audit.models import AuditEntry
-from keyledger.organisations import actions
+from keyledger.organisations import actions, emails
 from keyledger.organisations.models import Invitation, Organisation
 from keyledger.organisations.roles import Role
 from tests.organisations.helpers import IP, actor_for
@@ -261,7 +261,7 @@ def test_a_failure_part_way_leaves_nothing_written(
         raise RuntimeError("mail queue down")
 
     before = (Organisation.objects.count(), Invitation.objects.count(), AuditEntry.objects.count())
-    monkeypatch.setattr(actions.emails, "send_invitation", broken)
+    monkeypatch.setattr(emails, "send_invitation", broken)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
         actions.invite_msp(
             distributor=tree.dist_a,

@@ -9,6 +9,7 @@ from keyledger.portal.urls import (
     onboarding,
     overview,
     price_lists,
+    profile,
     reports,
     statements,
 )
@@ -26,4 +27,5 @@ urlpatterns = [
     *price_lists.urlpatterns,
     *audit_log.urlpatterns,
     *api_tokens.urlpatterns,
+    *profile.urlpatterns,
 ]
