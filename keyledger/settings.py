@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "keyledger.reports",
     "keyledger.api",
     "keyledger.portal",
+    "keyledger.security",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +155,8 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "keyledger"}
     )
 }
+# Several Keyledger installations (or test runs) may share one Redis: each keeps its own keys.
+CACHES["default"]["KEY_PREFIX"] = env_str("CACHE_KEY_PREFIX") or ""
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -244,6 +247,25 @@ KEYLEDGER_RATE_LIMIT_PER_IP = env_int("KEYLEDGER_RATE_LIMIT_PER_IP", 600, minimu
 KEYLEDGER_BILLABLE_AFTER_DAYS = env_int("KEYLEDGER_BILLABLE_AFTER_DAYS", 14, minimum=0)
 # Days after a month ends before its draft statements become final on their own.
 KEYLEDGER_STATEMENT_GRACE_DAYS = env_int("KEYLEDGER_STATEMENT_GRACE_DAYS", 3, minimum=0)
+
+# Sign-in security (keyledger/security; README, "Sign-in security").
+# After this many wrong passwords for one email within the window, that email is locked:
+# 1 minute, then twice as long at each further failure, up to the cap.
+KEYLEDGER_SIGN_IN_MAX_FAILURES = env_int("KEYLEDGER_SIGN_IN_MAX_FAILURES", 5, minimum=1)
+KEYLEDGER_SIGN_IN_WINDOW_MINUTES = env_int("KEYLEDGER_SIGN_IN_WINDOW_MINUTES", 15, minimum=1)
+KEYLEDGER_SIGN_IN_LOCK_MINUTES = env_int("KEYLEDGER_SIGN_IN_LOCK_MINUTES", 1, minimum=1)
+KEYLEDGER_SIGN_IN_MAX_LOCK_MINUTES = env_int("KEYLEDGER_SIGN_IN_MAX_LOCK_MINUTES", 60, minimum=1)
+# One address failing this often within the window is refused for the window's length.
+KEYLEDGER_SIGN_IN_MAX_FAILURES_PER_IP = env_int("KEYLEDGER_SIGN_IN_MAX_FAILURES_PER_IP", 50, minimum=1)
+# Password reset requests per email and per address, each per hour.
+KEYLEDGER_PASSWORD_RESETS_PER_EMAIL = env_int("KEYLEDGER_PASSWORD_RESETS_PER_EMAIL", 3, minimum=1)
+KEYLEDGER_PASSWORD_RESETS_PER_IP = env_int("KEYLEDGER_PASSWORD_RESETS_PER_IP", 20, minimum=1)
+# A reset link works once, for this long.
+PASSWORD_RESET_TIMEOUT = env_int("KEYLEDGER_PASSWORD_RESET_MINUTES", 60, minimum=5) * 60
+# A session ends after this long without a request, and this long after sign-in whatever happens.
+KEYLEDGER_SESSION_IDLE_HOURS = env_int("KEYLEDGER_SESSION_IDLE_HOURS", 12, minimum=1)
+KEYLEDGER_SESSION_MAX_DAYS = env_int("KEYLEDGER_SESSION_MAX_DAYS", 14, minimum=1)
+SESSION_COOKIE_AGE = KEYLEDGER_SESSION_MAX_DAYS * 86400
 
 LOGGING = {
     "version": 1,

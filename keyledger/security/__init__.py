@@ -1,0 +1,1 @@
+"""Sign-in security: wrong-password throttling, password reset and change, sessions."""
