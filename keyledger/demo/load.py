@@ -48,24 +48,21 @@ class Outcome:
 
 
 def refusal() -> str | None:
-    """Why the demo may not go into this database, or None when it is empty or holds the demo."""
-    outsiders = User.objects.exclude(email__iendswith="@" + data.DOMAIN).order_by("pk")
-    count = outsiders.count()
-    if count:
-        first = outsiders.values_list("email", flat=True).first()
-        return (
-            f"The database holds {count} user(s) outside @{data.DOMAIN} (e.g. {first}): it is not a demo "
-            "database, and the demo will not write into it. Use an empty database "
-            "(e.g. KEYLEDGER_DATA_DIR=/some/empty/dir, or another DATABASE_URL)."
-        )
-    # Only the vendor is a root (a database constraint), so every organisation lies below it:
-    # a vendor the demo did not create means organisations the demo did not create.
-    vendor = Organisation.objects.filter(kind=Organisation.Kind.VENDOR).exclude(name=data.VENDOR_NAME).first()
+    """Why the demo may not go into this database, or None when it is empty or holds the demo.
+
+    The demo is recognised by its vendor, not by its users' addresses: people invited while
+    trying the demo (to real addresses) do not make it any less the demo."""
+    # Only the vendor is a root (a database constraint), so every organisation lies below it.
+    vendor = Organisation.objects.filter(kind=Organisation.Kind.VENDOR).first()
     if vendor is not None:
+        if vendor.name == data.VENDOR_NAME:
+            return None
         return (
             f"The database holds organisations the demo did not create (vendor “{vendor.name}”): "
-            "the demo will not write into it. Use an empty database."
+            "the demo will not write into it. Use an empty database "
+            "(e.g. KEYLEDGER_DATA_DIR=/some/empty/dir, or another DATABASE_URL)."
         )
+    # No vendor: no organisation, hence no user (every user belongs to one): empty.
     return None
 
 
