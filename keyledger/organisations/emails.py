@@ -26,3 +26,23 @@ def send_invitation(*, invitation: Invitation, token: str) -> None:
     transaction.on_commit(
         lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient], fail_silently=False)
     )
+
+
+def send_login_exists(*, invitation: Invitation) -> None:
+    """Sent instead of a link when the invited address already has a login: it says why the
+    invitation cannot be used, and nothing of where that login is."""
+    context = {
+        "invitation": invitation,
+        "organisation": invitation.organisation,
+        "sign_in_url": sign_in_url(),
+    }
+    subject = render_to_string("organisations/email/login_exists_subject.txt", context).strip()
+    body = render_to_string("organisations/email/login_exists.txt", context)
+    recipient = invitation.email
+    transaction.on_commit(
+        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient], fail_silently=False)
+    )
+
+
+def sign_in_url() -> str:
+    return settings.SITE_URL + reverse("portal:login")

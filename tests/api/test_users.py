@@ -44,11 +44,22 @@ def test_invite_a_user_with_bad_input(tree, api_for):
     api = api_for(tree.dist_a)
     bad_role = api.post(f"/organisations/{tree.msp_a1.pk}/users", {"email": "new@acme.test", "role": "owner"})
     assert (bad_role.status_code, bad_role.json()["field"]) == (422, "role")
-    taken = api.post(f"/organisations/{tree.msp_a1.pk}/users", {"email": "MSP-A1@example.test"})
-    assert (taken.status_code, taken.json()["field"]) == (422, "email")
     no_portal = api.post(f"/organisations/{tree.msp_a3.pk}/users", {"email": "new@cobalt.test"})
     assert no_portal.status_code == 409
     assert not Invitation.objects.exists()
+
+
+def test_inviting_an_address_with_a_login_answers_as_for_a_new_one(
+    tree, api_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    api = api_for(tree.dist_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = api.post(f"/organisations/{tree.msp_a1.pk}/users", {"email": "DIST-B@example.test"})
+        new = api.post(f"/organisations/{tree.msp_a1.pk}/users", {"email": "new@acme.test"})
+    assert taken.status_code == new.status_code == 201
+    assert set(taken.json()) == set(new.json())
+    note, link = mailoutbox
+    assert "/invitations/" not in note.body and "/invitations/" in link.body
 
 
 def test_change_role_deactivate_and_reactivate(tree, api_for):

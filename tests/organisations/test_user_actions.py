@@ -37,15 +37,13 @@ def test_no_users_for_an_organisation_without_portal_access(tree):
 
 
 def test_invite_user_checks_the_email_and_the_role(tree):
+    invite = dict(
+        organisation=tree.dist_a, full_name="X", role=Role.ADMIN, actor=actor_for(tree.dist_a_admin)
+    )
+    actions.invite_user(email="twice@dist-a.test", **invite)
     with pytest.raises(ValidationError) as exc:
-        actions.invite_user(
-            organisation=tree.dist_a,
-            email="msp-a1@example.test",
-            full_name="X",
-            role=Role.ADMIN,
-            actor=actor_for(tree.dist_a_admin),
-        )
-    assert "email" in exc.value.error_dict
+        actions.invite_user(email="TWICE@dist-a.test", **invite)
+    assert "already waiting" in str(exc.value.error_dict["email"])
     with pytest.raises(ValidationError) as exc:
         actions.invite_user(
             organisation=tree.dist_a,

@@ -167,21 +167,30 @@ def test_invite(tree, client_for, mailoutbox, django_capture_on_commit_callbacks
     assert len(mailoutbox) == 1
 
 
-def test_invite_with_a_taken_email_shows_it_next_to_the_email(tree, client_for):
-    response = client_for(tree.dist_a_admin).post(
-        url("invite_msp", organisation_id=tree.dist_a.pk),
-        {
-            "email": "msp-a2@example.test",
-            "name": "F",
-            "company": "Falcon IT",
-            "city": "Leeds",
-            "country": "UK",
-            "postal_code": "LS1",
-        },
-    )
-    assert response.status_code == 200
-    assert response.context["form"].errors["email"] == ["A user with this email already exists."]
-    assert not Organisation.objects.filter(name="Falcon IT").exists()
+def test_invite_to_an_address_with_a_login_answers_as_for_a_new_address(
+    tree, client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    def invite(email: str, company: str):
+        with django_capture_on_commit_callbacks(execute=True):
+            return client_for(tree.dist_a_admin).post(
+                url("invite_msp", organisation_id=tree.dist_a.pk),
+                {
+                    "email": email,
+                    "name": "F",
+                    "company": company,
+                    "city": "Leeds",
+                    "country": "UK",
+                    "postal_code": "LS1",
+                },
+            )
+
+    # msp-a2@ has a login (at a sibling MSP); nobody@ has none: the distributor cannot tell.
+    taken, new = invite("msp-a2@example.test", "Falcon IT"), invite("nobody@falcon.test", "Gannet IT")
+    assert taken.status_code == new.status_code == 302
+    assert Organisation.objects.filter(name__in=["Falcon IT", "Gannet IT"]).count() == 2
+    note, link = mailoutbox
+    assert note.to == ["msp-a2@example.test"] and "/invitations/" not in note.body
+    assert link.to == ["nobody@falcon.test"] and "/invitations/" in link.body
 
 
 def test_invite_is_refused_when_the_agreement_does_not_allow_it(tree, client_for):
@@ -221,7 +230,7 @@ def test_vendor_creates_a_distributor(tree, client_for, mailoutbox, django_captu
 def test_new_distributor_email_error_is_next_to_the_first_login_email(tree, client_for):
     response = client_for(tree.vendor_admin).post(
         url("new_distributor", organisation_id=tree.vendor.pk),
-        {"name": "Dup", "region": "NA", "admin_email": "dist-b@example.test", "admin_name": "D"},
+        {"name": "Dup", "region": "NA", "admin_email": "not an email", "admin_name": "D"},
     )
     assert "admin_email" in response.context["form"].errors
 

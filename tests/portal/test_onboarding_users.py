@@ -65,8 +65,11 @@ def test_invite_user_errors_are_next_to_the_fields(tree, client_for):
     invite = reverse("portal:invite_user", kwargs={"organisation_id": tree.dist_a.pk})
     response = client.post(invite, {"email": "not-an-email", "full_name": "", "role": "owner"})
     assert set(response.context["form"].errors) == {"email", "full_name", "role"}
-    response = client.post(invite, {"email": "msp-a1@example.test", "full_name": "M", "role": Role.MEMBER})
-    assert response.context["form"].errors == {"email": ["A user with this email already exists."]}
+    client.post(invite, {"email": "twice@dist-a.test", "full_name": "M", "role": Role.MEMBER})
+    response = client.post(invite, {"email": "twice@dist-a.test", "full_name": "M", "role": Role.MEMBER})
+    assert response.context["form"].errors == {
+        "email": ["An invitation for this email is already waiting to be accepted."]
+    }
     assert 'id="id_email_error"' in response.text
 
 

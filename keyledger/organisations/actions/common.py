@@ -47,7 +47,13 @@ def issue_invitation(
         created_at=now,
         expires_at=now + timedelta(days=settings.KEYLEDGER_INVITATION_DAYS),
     )
-    emails.send_invitation(invitation=invitation, token=token)
+    # An address that already has a login anywhere gets a note instead of a link (a person
+    # belongs to one organisation), and the inviter sees exactly what a new address gives:
+    # the portal must not tell anyone who has a login at another organisation.
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        emails.send_login_exists(invitation=invitation)
+    else:
+        emails.send_invitation(invitation=invitation, token=token)
     record(
         actor=actor,
         action="invitation.send",
@@ -62,16 +68,11 @@ def issue_invitation(
     return invitation, token
 
 
-def check_email_free(email: str) -> None:
-    if User.objects.filter(email__iexact=email.strip()).exists():
-        raise ValidationError({"email": "A user with this email already exists."})
-
-
-def check_email_invitable(email: str) -> None:
-    """No user has the address, and no other link for it is waiting to be followed: two
-    pending invitations for one address would race to create the same user."""
-    check_email_free(email)
-    if Invitation.objects.pending(timezone.now()).filter(email__iexact=email.strip()).exists():
+def check_no_pending_invitation(*, email: str, organisation: Organisation) -> None:
+    """One waiting link per address and organisation. Links of other organisations are not
+    looked at: saying so would tell who else invites the address."""
+    pending = Invitation.objects.pending(timezone.now()).filter(organisation=organisation)
+    if pending.filter(email__iexact=email.strip()).exists():
         raise ValidationError({"email": "An invitation for this email is already waiting to be accepted."})
 
 

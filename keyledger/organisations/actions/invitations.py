@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
-from keyledger.organisations.actions.common import ADDRESS_FIELDS, Access, Kind, check_email_free
+from keyledger.organisations.actions.common import ADDRESS_FIELDS, Access, Kind
 from keyledger.organisations.actions.terms import record_terms_acceptance
 from keyledger.organisations.models import (
     Invitation,
@@ -62,7 +62,8 @@ def accept_invitation(
     org = invitation.organisation
     if org.portal_access in (Access.NONE, Access.WITHDRAWN):
         raise ValidationError(INVITATION_REFUSALS["revoked"], code="revoked")
-    check_email_free(invitation.email)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise ValidationError(LOGIN_EXISTS, code="login_exists")
     terms = terms_required_for(org)
     if terms is not None and (accept_terms is None or accept_terms.pk != terms.pk):
         raise ValidationError({"accept_terms": "Accept the current Terms of Service to use the portal."})
@@ -77,7 +78,13 @@ def accept_invitation(
     except ValidationError as exc:
         raise ValidationError({"password": exc.messages}) from None
     user.set_password(password)
-    user.save()
+    try:
+        # A savepoint: two links for one address followed at once; the database's unique
+        # email lets one through and the other gets the same answer as above.
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationError(LOGIN_EXISTS, code="login_exists") from None
     applied: dict[str, str] = {}
     if details and invitation.purpose == Invitation.Purpose.MSP_INVITE:
         applied = {k: v.strip() for k, v in details.items() if k in ("name", *ADDRESS_FIELDS)}
@@ -104,6 +111,11 @@ def accept_invitation(
         record_terms_acceptance(user=user, terms=terms, actor=user_actor)
     return user
 
+
+LOGIN_EXISTS = (
+    "This email address already has a Keyledger login, and a person belongs to one organisation "
+    "only. Sign in with that login, or ask for an invitation to another address."
+)
 
 INVITATION_REFUSALS = {
     "used": "This invitation link has already been used.",

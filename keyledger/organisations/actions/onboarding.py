@@ -12,7 +12,6 @@ from keyledger.organisations.actions.common import (
     Access,
     Kind,
     check_can_hold_msps,
-    check_email_invitable,
     check_may_invite,
     create_organisation,
     issue_invitation,
@@ -62,7 +61,6 @@ def create_distributor(
         may_invite_msps = may_invite_msps and parent.may_invite_msps
         may_provision_cloud = may_provision_cloud and parent.may_provision_cloud
         may_create_subdistributors = may_create_subdistributors and parent.may_create_subdistributors
-    check_email_invitable(admin_email)
     org = create_organisation(
         parent=parent,
         kind=Kind.DISTRIBUTOR,
@@ -187,7 +185,6 @@ def invite_msp(
     complete its details, set a password and accept the Terms of Service."""
     check_can_hold_msps(distributor)
     check_may_invite(distributor)
-    check_email_invitable(email)
     org = create_organisation(
         parent=distributor,
         kind=Kind.MSP,

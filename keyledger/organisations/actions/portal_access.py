@@ -12,7 +12,6 @@ from keyledger.audit.record import record
 from keyledger.organisations.actions.common import (
     Access,
     Kind,
-    check_email_invitable,
     check_may_invite,
     issue_invitation,
     revoke_pending_invitations,
@@ -46,7 +45,6 @@ def grant_portal_access(*, msp: Organisation, email: str, name: str, actor: Acto
         if not email:
             raise ValidationError({"email": "An email address is needed to send the invitation."})
         revoke_pending_invitations(msp)
-        check_email_invitable(email)
         new = Access.INVITED
         invitation, _ = issue_invitation(
             organisation=msp,
@@ -90,7 +88,6 @@ def resend_invitation(
         raise ValidationError("This organisation has no pending invitation to send again.")
     revoke_pending_invitations(organisation)
     email = email.strip() or latest.email
-    check_email_invitable(email)
     return issue_invitation(
         organisation=organisation,
         purpose=latest.purpose,

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
-from keyledger.organisations.actions.common import Access, check_email_invitable, issue_invitation
+from keyledger.organisations.actions.common import Access, check_no_pending_invitation, issue_invitation
 from keyledger.organisations.models import (
     Invitation,
     Organisation,
@@ -31,7 +31,7 @@ def invite_user(
             "This organisation does not use the portal yet; it gets users once its portal access is active."
         )
     _check_role(role)
-    check_email_invitable(email)
+    check_no_pending_invitation(email=email, organisation=organisation)
     return issue_invitation(
         organisation=organisation,
         purpose=Invitation.Purpose.USER,
