@@ -36,7 +36,16 @@ def price_list(customer: Organisation) -> PriceList:
 
 
 # Pages anyone may open, signed in or not; they take a secret, not an object id.
-PUBLIC = {"portal:login", "portal:logout", "portal:invitation"}
+PUBLIC = {
+    "portal:login",
+    "portal:logout",
+    "portal:invitation",
+    # The sign-in's second step: it serves the session that just gave the right password.
+    "portal:two_factor_sign_in",
+    "portal:password_reset",
+    "portal:password_reset_sent",
+    "portal:password_reset_confirm",
+}
 
 # Scenario name → (the outsider, the objects it reaches for).
 SCENARIOS: dict[str, Callable[[Tree], tuple]] = {

@@ -18,7 +18,16 @@ from tests.access.test_outsiders import PUBLIC, VICTIM_OBJECTS, draft_statement,
 
 # Pages every signed-in user may use whatever the role: the home page, accepting the Terms,
 # their own profile.
-EVERY_ROLE = {"portal:home", "portal:accept_terms", "portal:profile"}
+EVERY_ROLE = {
+    "portal:home",
+    "portal:accept_terms",
+    "portal:profile",
+    "portal:two_factor_setup",
+    "portal:two_factor_recovery_codes",
+    "portal:two_factor_turn_off",
+    "portal:change_password",
+    "portal:sign_out_other_sessions",
+}
 
 
 def member_may(name: str) -> bool:

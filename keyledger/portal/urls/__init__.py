@@ -11,6 +11,7 @@ from keyledger.portal.urls import (
     price_lists,
     profile,
     reports,
+    security,
     statements,
 )
 
@@ -28,4 +29,5 @@ urlpatterns = [
     *audit_log.urlpatterns,
     *api_tokens.urlpatterns,
     *profile.urlpatterns,
+    *security.urlpatterns,
 ]

@@ -6,9 +6,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from keyledger.portal.views import account_security
+
 
 @never_cache
 @require_GET
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/profile/index.html", {})
+    return render(request, "portal/profile/index.html", {**account_security.profile_context(request)})
