@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from keyledger.api.models import ApiToken, hash_secret
+from keyledger.api.models import ApiToken, ApiTokenAddress, hash_secret
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations.models import Organisation
@@ -15,13 +17,28 @@ _PREFIX_ATTEMPTS = 5
 
 
 @transaction.atomic
-def create_token(*, organisation: Organisation, name: str, scope: str, actor: Actor) -> tuple[ApiToken, str]:
-    """Create a token; return it with the full token text, which is never shown again."""
+def create_token(
+    *,
+    organisation: Organisation,
+    name: str,
+    scope: str,
+    actor: Actor,
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; return it with the full token text, which is never shown again.
+
+    The token never does more than its creator's role allows at the time of each request.
+    Someone who is not a user of the organisation (vendor staff, a script) creates a token
+    without a creator: it is bounded by the Read-only role (ApiToken.bounding_role)."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, so that you can tell it apart later."})
     if scope not in ApiToken.Scope.values:
         raise ValidationError({"scope": "Choose read-only or read-write."})
+    now = timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError({"expires_at": "Choose an expiry date in the future."})
+    creator = actor.user if actor.user is not None and actor.user.organisation_id == organisation.pk else None
     secret = ApiToken.new_secret()
     for _ in range(_PREFIX_ATTEMPTS):
         prefix = ApiToken.new_prefix()
@@ -35,8 +52,9 @@ def create_token(*, organisation: Organisation, name: str, scope: str, actor: Ac
                     prefix=prefix,
                     secret_hash=hash_secret(full),
                     scope=scope,
-                    created_by=actor.user,
-                    created_at=timezone.now(),
+                    created_by=creator,
+                    created_at=now,
+                    expires_at=expires_at,
                 )
             break
         except IntegrityError:
@@ -48,7 +66,13 @@ def create_token(*, organisation: Organisation, name: str, scope: str, actor: Ac
         action="api_token.create",
         organisation=organisation,
         obj=token,
-        changes={"name": token.name, "prefix": token.prefix, "scope": token.scope},
+        changes={
+            "name": token.name,
+            "prefix": token.prefix,
+            "scope": token.scope,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+            "bounded_by": creator.email if creator else None,
+        },
     )
     return token, full
 
@@ -69,3 +93,22 @@ def revoke_token(*, token: ApiToken, actor: Actor) -> ApiToken:
         changes={"prefix": token.prefix, "revoked_at": now.isoformat()},
     )
     return token
+
+
+@transaction.atomic
+def note_address(*, token: ApiToken, ip: str, actor: Actor) -> bool:
+    """Remember that the token was used from this address; the first use from an address
+    is audited. Returns whether the address is new."""
+    # The unique (token, ip) row decides, also between concurrent first requests: one audit row.
+    _, created = ApiTokenAddress.objects.get_or_create(token=token, ip=ip)
+    ApiToken.objects.filter(pk=token.pk).update(last_ip=ip)
+    token.last_ip = ip
+    if created:
+        record(
+            actor=actor,
+            action="api_token.new_address",
+            organisation=token.organisation,
+            obj=token,
+            changes={"prefix": token.prefix, "ip": ip},
+        )
+    return created

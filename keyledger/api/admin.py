@@ -9,10 +9,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
     """For looking tokens up; they are created and revoked in the portal (the secret is shown
     only there, once, and revoking is audited)."""
 
-    list_display = ("prefix", "name", "organisation", "scope", "created_at", "last_used_at", "revoked_at")
+    list_display = (
+        "prefix",
+        "name",
+        "organisation",
+        "scope",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
     list_filter = ("scope",)
     search_fields = ("prefix", "name", "organisation__name")
-    list_select_related = ("organisation",)
+    list_select_related = ("organisation", "created_by")
     readonly_fields = [f.name for f in ApiToken._meta.fields if f.name != "secret_hash"]
     exclude = ("secret_hash",)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from keyledger.api.actions import note_address
 from keyledger.api.errors import ApiError
 from keyledger.api.models import ApiToken, TokenPrincipal, split_token
 from keyledger.audit.actor import Actor, Channel, client_ip
@@ -14,8 +17,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def find_token(text: str) -> ApiToken | None:
-    """The live token the text is, or None: unknown, mistyped, revoked, or its organisation
-    has lost portal access (withdrawing access locks out the organisation's programs too)."""
+    """The token the text is, or None: unknown, mistyped, revoked, or its organisation
+    has lost portal access (withdrawing access locks out the organisation's programs too).
+    Whether the token may be used now (expiry, its creator) is `ApiToken.refusal`."""
     prefix = split_token(text.strip())
     if prefix is None:
         return None
@@ -36,12 +40,40 @@ class TokenAuth(HttpBearer):
         api_token = find_token(token)
         if api_token is None:
             return None
-        # The scope is enforced here for every operation, whatever it checks itself:
-        # a read-only token never changes anything.
-        if api_token.is_read_only and request.method not in SAFE_METHODS:
-            raise ApiError(403, "read_only_token", "This API token is read-only.")
-        api_token.record_use(timezone.now())
+        now = timezone.now()
+        refusal = api_token.refusal(now)
+        if refusal is not None:
+            raise ApiError(401, "unauthorized", refusal)
+        # The scope and the creator's role are enforced here for every operation, whatever
+        # it checks itself: a token that may change nothing never changes anything.
+        if request.method not in SAFE_METHODS and not api_token.may_change:
+            raise ApiError(403, "read_only_token", _why_read_only(api_token))
+        api_token.record_use(now)
+        ip = _valid_ip(client_ip(request))
+        if ip is not None and ip != api_token.last_ip:
+            note_address(token=api_token, ip=ip, actor=actor_of(api_token, request))
         return api_token.as_principal()
+
+
+def _valid_ip(text: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _why_read_only(token: ApiToken) -> str:
+    if token.is_read_only:
+        return "This API token is read-only."
+    if token.created_by is None:
+        return (
+            "No user of the organisation stands behind this API token, so it may only read; "
+            "an admin can create a new token."
+        )
+    return (
+        f"This API token may do no more than the user who created it ({token.created_by.email}), "
+        f"whose role ({token.bounding_role_label}) changes nothing."
+    )
 
 
 token_auth = TokenAuth()
@@ -51,7 +83,10 @@ def principal(request: HttpRequest) -> TokenPrincipal:
     return request.auth  # type: ignore[attr-defined, return-value]
 
 
-def actor(request: HttpRequest) -> Actor:
-    """Who an API change is recorded as: the token, on behalf of the admin who created it."""
-    token = principal(request).token
+def actor_of(token: ApiToken, request: HttpRequest) -> Actor:
+    """Who an API change is recorded as: the token, on behalf of the user who created it."""
     return Actor(user=token.created_by, token=token, ip=client_ip(request), channel=Channel.API)
+
+
+def actor(request: HttpRequest) -> Actor:
+    return actor_of(principal(request).token, request)

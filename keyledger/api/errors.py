@@ -2,7 +2,8 @@
 `{"error": code, "detail": text, "field": name or null}`.
 
 - 400 bad_request: the body is not JSON.
-- 401 unauthorized: no token, an unknown or a revoked one.
+- 401 unauthorized: no token, an unknown, revoked or expired one, or one whose creator is
+  deactivated or no longer a user of the organisation.
 - 403 forbidden / read_only_token / not_allowed_by_agreement: the token's scope, or the
   organisation's role or agreement, does not allow it.
 - 404 not_found: the object does not exist or lies outside the token's subtree.
@@ -108,7 +109,10 @@ def install(api: NinjaAPI) -> None:
 
     @api.exception_handler(ApiError)
     def api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-        return respond(request, exc.status, exc.body)
+        response = respond(request, exc.status, exc.body)
+        if exc.status == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="keyledger"'
+        return response
 
     @api.exception_handler(AuthenticationError)
     def unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:

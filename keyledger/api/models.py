@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from keyledger.organisations.models import Organisation
-from keyledger.organisations.roles import Permission
+from keyledger.organisations.roles import Permission, Role, role_allows
 
 TOKEN_PREFIX = "kl_"  # noqa: S105 (a label, not a secret)
 _PREFIX_ALPHABET = string.ascii_lowercase + string.digits
@@ -20,6 +20,9 @@ _PREFIX_RANDOM_LENGTH = 8
 # last_used_at is written at most this often: the hot path of every API call stays a read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 READ_PERMISSIONS = frozenset({Permission.VIEW_KEYS, Permission.VIEW_REPORTS, Permission.VIEW_AUDIT})
+# What bounds a token that no user of its organisation stands behind (made before tokens
+# recorded their creator, or by someone of another organisation, e.g. vendor staff from a script).
+UNKNOWN_CREATOR_ROLE = Role.READ_ONLY
 
 
 def hash_secret(token: str) -> str:
@@ -60,7 +63,11 @@ class ApiToken(models.Model):
         "organisations.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # The address of the latest request: a request from the same address skips the look-up
+    # in ApiTokenAddress, so the hot path stays a read.
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -89,10 +96,50 @@ class ApiToken(models.Model):
     def matches(self, token: str) -> bool:
         return hmac.compare_digest(self.secret_hash, hash_secret(token))
 
+    def is_expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and now >= self.expires_at
+
+    @property
+    def has_known_creator(self) -> bool:
+        return self.created_by_id is not None
+
+    def refusal(self, now: datetime) -> str | None:
+        """Why the token may not be used at all now, in words for the program's owner; or None."""
+        if self.is_revoked:
+            return "This API token is revoked."
+        if self.is_expired(now):
+            return f"This API token expired on {self.expires_at:%Y-%m-%d %H:%M} UTC."
+        creator = self.created_by
+        if creator is None:
+            return None
+        if not creator.is_active:
+            return f"The user who created this API token ({creator.email}) is deactivated."
+        if creator.organisation_id != self.organisation_id:
+            return f"The user who created this API token ({creator.email}) is no longer a user of {self.organisation.name}."
+        return None
+
+    @property
+    def bounding_role(self) -> str:
+        """The role whose permissions the token never exceeds: its creator's, as it is now."""
+        if self.created_by is None:
+            return UNKNOWN_CREATOR_ROLE
+        return self.created_by.role
+
+    @property
+    def bounding_role_label(self) -> str:
+        return Role(self.bounding_role).label
+
     def allows(self, permission: Permission) -> bool:
-        if self.is_read_only:
-            return permission in READ_PERMISSIONS
-        return True
+        """The lesser of the token's scope and its creator's current role. The caller has
+        refused the token already when its creator is deactivated or gone (`refusal`)."""
+        if self.is_read_only and permission not in READ_PERMISSIONS:
+            return False
+        return role_allows(self.bounding_role, permission)
+
+    @property
+    def may_change(self) -> bool:
+        """Whether anything at all may be changed with the token."""
+        return any(self.allows(p) for p in Permission if p not in READ_PERMISSIONS)
 
     def record_use(self, now: datetime) -> None:
         """Remember when the token was last used, writing at most once a minute."""
@@ -105,6 +152,20 @@ class ApiToken(models.Model):
 
     def as_principal(self) -> TokenPrincipal:
         return TokenPrincipal(token=self)
+
+
+class ApiTokenAddress(models.Model):
+    """An IP address a token has been used from; a new one is audited."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="addresses")
+    ip = models.GenericIPAddressField()
+    first_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "ip"], name="api_token_address_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.token.prefix} from {self.ip}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from keyledger.api.models import ApiToken, hash_secret
+from keyledger.audit.actor import Actor
 from keyledger.audit.models import AuditEntry
+from keyledger.organisations.actions import deactivate_user
 from tests.api.conftest import ApiClient, make_token
 
 URL = reverse("portal:api_tokens")
@@ -113,3 +118,54 @@ def test_an_msp_admin_cannot_revoke_its_distributors_token(tree, client_for):
     assert client_for(tree.msp_a1_admin).post(revoke_url(token)).status_code == 404
     token.refresh_from_db()
     assert token.revoked_at is None
+
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def test_a_token_may_expire_on_a_chosen_day(tree, client_for):
+    client = client_for(tree.dist_a_admin)
+    with time_machine.travel(NOW, tick=False):
+        response = client.post(
+            URL, {"name": "Year-end export", "scope": "read-only", "expires_on": "2026-12-31"}
+        )
+        assert response.status_code == 200
+        assert response.context["secret"]
+        token = ApiToken.objects.get(name="Year-end export")
+        assert token.expires_at == datetime(2026, 12, 31, tzinfo=UTC)
+        assert "2026-12-31 00:00 UTC" in client.get(URL).content.decode()
+        assert ApiClient(response.context["secret"]).get("/accounts").status_code == 200
+    with time_machine.travel(datetime(2026, 12, 31, tzinfo=UTC), tick=False):
+        assert ApiClient(response.context["secret"]).get("/accounts").status_code == 401
+        listing = client_for(tree.dist_a_admin).get(URL).content.decode()  # the session has lapsed meanwhile
+        assert "expired on 2026-12-31" in listing
+
+
+def test_a_token_without_an_expiry_never_expires(tree, client_for):
+    client_for(tree.dist_a_admin).post(URL, {"name": "PSA", "scope": "read-only", "expires_on": ""})
+    assert ApiToken.objects.get(name="PSA").expires_at is None
+
+
+@pytest.mark.parametrize("day", ["2026-11-02", "2026-11-01", "2025-01-01", "2026-13-01", "soon"])
+def test_an_expiry_today_in_the_past_or_not_a_date_is_refused_on_the_field(tree, client_for, day):
+    with time_machine.travel(NOW, tick=False):
+        response = client_for(tree.dist_a_admin).post(
+            URL, {"name": "PSA", "scope": "read-only", "expires_on": day}
+        )
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"expires_on"}
+    assert not response.context["secret"]
+    assert not ApiToken.objects.exists()
+
+
+def test_the_list_shows_whose_role_bounds_each_token(tree, client_for):
+    make_token(tree.dist_a, user=tree.dist_a_member)
+    unknown, _ = make_token(tree.dist_a, user=tree.dist_a_admin)
+    ApiToken.objects.filter(pk=unknown.pk).update(created_by=None)
+    make_token(tree.dist_a, user=tree.dist_a_billing)
+    deactivate_user(user=tree.dist_a_billing, actor=Actor(user=tree.dist_a_admin))
+    body = client_for(tree.dist_a_admin).get(URL).content.decode()
+    assert "Bounded by" in body
+    assert tree.dist_a_member.email in body and "Member role" in body
+    assert "No known creator: Read-only role" in body
+    assert f"The user who created this API token ({tree.dist_a_billing.email}) is deactivated." in body

@@ -1,6 +1,14 @@
+from datetime import date, datetime, time
+
 from django import forms
+from django.utils import timezone
 
 from keyledger.api.models import ApiToken
+
+
+def start_of(day: date) -> datetime:
+    """The moment a token expiring on this day stops working: the day's first minute."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 class NewTokenForm(forms.Form):
@@ -16,3 +24,21 @@ class NewTokenForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="A read-only token can look everything up but change nothing.",
     )
+    expires_on = forms.DateField(
+        label="Expires on (optional)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The token stops working at the start of this day (UTC). Leave empty for a token "
+        "that works until it is revoked.",
+    )
+
+    def clean_expires_on(self) -> date | None:
+        day = self.cleaned_data.get("expires_on")
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError("Choose a date after today.")
+        return day
+
+    @property
+    def expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_on")
+        return start_of(day) if day else None

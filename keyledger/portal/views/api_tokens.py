@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from keyledger.access import get_token_for_user, require, tokens_for_user
@@ -19,8 +20,17 @@ from keyledger.portal.forms.errors import add_action_errors
 def _page(
     request: HttpRequest, form: NewTokenForm, *, created: ApiToken | None = None, secret: str = ""
 ) -> HttpResponse:
-    tokens = tokens_for_user(request.user).select_related("created_by")
-    context = {"tokens": tokens, "form": form, "created": created, "secret": secret}
+    now = timezone.now()
+    tokens = list(tokens_for_user(request.user).select_related("organisation", "created_by"))
+    for token in tokens:
+        # Why the API refuses the token now (expired, its creator deactivated or gone), for the list.
+        token.refused_because = None if token.is_revoked else token.refusal(now)
+    context = {
+        "tokens": tokens,
+        "form": form,
+        "created": created,
+        "secret": secret,
+    }
     return render(request, "portal/api_tokens/list.html", context)
 
 
@@ -38,10 +48,11 @@ def api_tokens(request: HttpRequest) -> HttpResponse:
                 organisation=request.user.organisation,
                 name=form.cleaned_data["name"],
                 scope=form.cleaned_data["scope"],
+                expires_at=form.expires_at,
                 actor=Actor.from_request(request),
             )
         except ValidationError as exc:
-            add_action_errors(form, exc)
+            add_action_errors(form, exc, {"expires_at": "expires_on"})
         else:
             # Shown in this response only: it is stored hashed and cannot be shown again.
             return _page(request, NewTokenForm(), created=token, secret=secret)
