@@ -266,7 +266,8 @@ PASSWORD_RESET_TIMEOUT = env_int("KEYLEDGER_PASSWORD_RESET_MINUTES", 60, minimum
 # A session ends after this long without a request, and this long after sign-in whatever happens.
 KEYLEDGER_SESSION_IDLE_HOURS = env_int("KEYLEDGER_SESSION_IDLE_HOURS", 12, minimum=1)
 KEYLEDGER_SESSION_MAX_DAYS = env_int("KEYLEDGER_SESSION_MAX_DAYS", 14, minimum=1)
-SESSION_COOKIE_AGE = KEYLEDGER_SESSION_MAX_DAYS * 86400
+# Django's own session expiry comes a day later, so that Keyledger's ends the session and says why.
+SESSION_COOKIE_AGE = (KEYLEDGER_SESSION_MAX_DAYS + 1) * 86400
 
 LOGGING = {
     "version": 1,

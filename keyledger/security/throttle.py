@@ -4,8 +4,9 @@ failures (Redis when REDIS_URL is set; the per-process memory cache otherwise).
 Per account (the normalised email, whether or not such a user exists):
 KEYLEDGER_SIGN_IN_MAX_FAILURES failures (5), each within KEYLEDGER_SIGN_IN_WINDOW_MINUTES (15)
 of the one before, lock the email for KEYLEDGER_SIGN_IN_LOCK_MINUTES (1). Every further
-failure once the lock has passed locks it again for twice as long (1, 2, 4, 8 … minutes) up
-to KEYLEDGER_SIGN_IN_MAX_LOCK_MINUTES (60). While locked, even the right password is refused
+failure within the window after a lock has passed locks it again for twice as long (1, 2, 4,
+8 … minutes) up to KEYLEDGER_SIGN_IN_MAX_LOCK_MINUTES (60); the doubling is remembered for a
+day. While locked, even the right password is refused
 (the caller asks `check` before checking the password). Attempts refused by a lock test no
 password and are not counted, so waiting out a lock is all anyone can do.
 
@@ -111,10 +112,13 @@ def register_failure(*, email: str, ip: str | None, scope: str = SIGN_IN) -> Ver
     identity = normalise_email(email)
     locked_now = False
     account_wait = 0
-    if _bump(_key(scope, "failures", identity), window) >= settings.KEYLEDGER_SIGN_IN_MAX_FAILURES:
+    failures = _key(scope, "failures", identity)
+    if _bump(failures, window) >= settings.KEYLEDGER_SIGN_IN_MAX_FAILURES:
         level = _bump(_key(scope, "level", identity), LEVEL_MEMORY_SECONDS)
         account_wait = lock_seconds(level)
         cache.set(_key(scope, "lock", identity), now + account_wait, timeout=account_wait)
+        # The count outlasts the lock by a window: one more failure after it locks again, for longer.
+        cache.touch(failures, account_wait + window)
         locked_now = True
     ip_wait = 0
     per_ip = settings.KEYLEDGER_SIGN_IN_MAX_FAILURES_PER_IP

@@ -1,0 +1,95 @@
+"""Sessions: ended elsewhere, idle too long or too old, a session is signed out on its next
+request, with a word on the sign-in page; last seen is noted at most once a minute."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from keyledger.security.models import SignInSession
+from keyledger.testing.tree import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+PROFILE = reverse("portal:profile")
+
+
+def sign_in(client, user, **headers):
+    response = client.post(reverse("portal:login"), {"username": user.email, "password": PASSWORD}, **headers)
+    assert response.status_code == 302, response.content.decode()
+    return client
+
+
+def signed_out_with(client, response, words: str) -> bool:
+    if response.status_code != 302 or not response["Location"].startswith(reverse("portal:login")):
+        return False
+    page = client.get(response["Location"]).content.decode()
+    return words in page
+
+
+def test_signing_in_lists_the_session(client, tree):
+    with time_machine.travel(START, tick=False):
+        sign_in(
+            client,
+            tree.dist_a_admin,
+            headers={"user-agent": "Mozilla/5.0 (Windows NT 10.0) Chrome/131.0 Safari/537.36"},
+        )
+    (row,) = SignInSession.objects.filter(user=tree.dist_a_admin)
+    assert row.device == "Chrome on Windows" and row.ip_address == "127.0.0.1" and row.created_at == START
+
+
+def test_last_seen_is_written_at_most_once_a_minute(client, tree):
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(client, tree.dist_a_admin)
+        clock.move_to(START + timedelta(seconds=59))
+        client.get(PROFILE)
+        assert SignInSession.objects.get().last_seen_at == START
+        clock.move_to(START + timedelta(seconds=61))
+        client.get(PROFILE)
+        assert SignInSession.objects.get().last_seen_at == START + timedelta(seconds=61)
+
+
+def test_an_idle_session_is_signed_out(client, tree, settings):
+    settings.KEYLEDGER_SESSION_IDLE_HOURS = 12
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(client, tree.dist_a_admin)
+        clock.move_to(START + timedelta(hours=11, minutes=59))
+        assert client.get(PROFILE).status_code == 200
+        clock.move_to(START + timedelta(hours=23, minutes=59))
+        response = client.get(PROFILE)
+        assert signed_out_with(client, response, "signed out after a long time without activity")
+        assert client.get(PROFILE).status_code == 302
+    assert not SignInSession.objects.exists()
+
+
+def test_a_session_ends_at_its_maximum_age_however_busy(client, tree, settings):
+    settings.KEYLEDGER_SESSION_MAX_DAYS = 14
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(client, tree.dist_a_admin)
+        for hour in range(0, 14 * 24, 10):
+            clock.move_to(START + timedelta(hours=hour))
+            assert client.get(PROFILE).status_code == 200
+        clock.move_to(START + timedelta(days=14))
+        assert signed_out_with(client, client.get(PROFILE), "reached its maximum age")
+
+
+def test_a_session_ended_elsewhere_is_signed_out_on_its_next_request(client, tree):
+    sign_in(client, tree.dist_a_admin)
+    SignInSession.objects.all().delete()
+    assert signed_out_with(client, client.get(PROFILE), "signed out from another session")
+
+
+def test_a_session_signed_in_another_way_is_listed_on_its_first_request(client, tree):
+    client.force_login(tree.msp_a1_admin)
+    assert client.get(PROFILE).status_code == 200
+    assert SignInSession.objects.filter(user=tree.msp_a1_admin).count() == 1
+    assert client.get(PROFILE).status_code == 200
+    assert SignInSession.objects.filter(user=tree.msp_a1_admin).count() == 1
+
+
+def test_signing_out_removes_the_session_from_the_list(client, tree):
+    sign_in(client, tree.dist_a_admin)
+    client.post(reverse("portal:logout"))
+    assert not SignInSession.objects.exists()
