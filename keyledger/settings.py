@@ -56,6 +56,11 @@ INSTALLED_APPS = [
     "keyledger.api",
     "keyledger.portal",
     "keyledger.security",
+    # Two-factor authentication: django-otp's TOTP devices and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "keyledger.twofactor",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +75,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "keyledger.portal.middleware.PortalAccessMiddleware",
+    "keyledger.twofactor.middleware.TwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "keyledger.urls"
@@ -87,6 +93,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "keyledger.portal.context.portal",
+                "keyledger.twofactor.context.two_factor_notice",
             ],
         },
     },

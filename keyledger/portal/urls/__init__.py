@@ -13,6 +13,7 @@ from keyledger.portal.urls import (
     reports,
     security,
     statements,
+    twofactor,
 )
 
 app_name = "portal"
@@ -30,4 +31,5 @@ urlpatterns = [
     *api_tokens.urlpatterns,
     *profile.urlpatterns,
     *security.urlpatterns,
+    *twofactor.urlpatterns,
 ]

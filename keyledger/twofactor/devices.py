@@ -1,0 +1,38 @@
+"""A user's second factor as django-otp stores it: one confirmed TOTP device (the
+authenticator app) and one static device holding the unused recovery codes."""
+
+from __future__ import annotations
+
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from keyledger.organisations.models import User
+
+AUTHENTICATOR_NAME = "Authenticator app"
+RECOVERY_NAME = "Recovery codes"
+RECOVERY_CODE_COUNT = 10
+
+
+def authenticator(user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+def has_two_factor(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def recovery_codes_left(user: User) -> int:
+    return StaticToken.objects.filter(device__user=user, device__name=RECOVERY_NAME).count()
+
+
+def normalise_code(text: str) -> str:
+    """People type codes with spaces or dashes, and recovery codes in capitals."""
+    return "".join(ch for ch in text if ch.isalnum()).lower()
+
+
+def new_recovery_codes() -> list[str]:
+    return [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+
+
+def recovery_device(user: User) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, name=RECOVERY_NAME).order_by("pk").first()
