@@ -3,6 +3,8 @@ reset and changed. Each writes its audit row; the views and the middleware call 
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -12,7 +14,7 @@ from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations.models import User
 from keyledger.security import emails, throttle
-from keyledger.security.models import SignInSession, hash_session_token
+from keyledger.security.models import SESSION_ENTRY, SignInSession, hash_session_token
 
 RESET_SCOPE = "password-reset"
 
@@ -87,13 +89,22 @@ def record_failed_sign_in(
     return verdict
 
 
+def _kept_hash(user: User, keep: str) -> str:
+    digest = hash_session_token(keep)
+    if SignInSession.objects.filter(user=user, token_hash=digest).exists():
+        return digest
+    # Not a session token: a Django session key (request.session.session_key) names it too.
+    token = import_module(settings.SESSION_ENGINE).SessionStore(session_key=keep).get(SESSION_ENTRY)
+    return hash_session_token(token) if token else digest
+
+
 def end_other_sessions(*, user: User, keep: str | None) -> int:
-    """End every listed session of the user but the one holding `keep` (its session token,
-    see keyledger.security.sessions.current_token); each is signed out on its next request.
-    Returns how many ended. Callers audit what caused it."""
+    """End every listed session of the user but `keep`: the request's session key
+    (request.session.session_key) or its token (keyledger.security.sessions.current_token).
+    Each is signed out on its next request. Returns how many ended; callers audit the cause."""
     sessions = SignInSession.objects.filter(user=user)
     if keep:
-        sessions = sessions.exclude(token_hash=hash_session_token(keep))
+        sessions = sessions.exclude(token_hash=_kept_hash(user, keep))
     return sessions.delete()[0]
 
 

@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from keyledger.security.devices import describe_device
 
+# The entry of a signed-in session that holds its token (see keyledger.security.sessions).
+SESSION_ENTRY = "keyledger_sign_in"
+
 
 def hash_session_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()

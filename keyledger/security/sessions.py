@@ -10,9 +10,7 @@ from django.http import HttpRequest
 from keyledger.audit.actor import Actor, client_ip
 from keyledger.organisations.models import User
 from keyledger.security import actions
-from keyledger.security.models import SignInSession, hash_session_token
-
-SESSION_ENTRY = "keyledger_sign_in"
+from keyledger.security.models import SESSION_ENTRY, SignInSession, hash_session_token
 
 
 def user_agent(request: HttpRequest) -> str:

@@ -5,8 +5,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.test import Client
 from django.urls import reverse
 
+from keyledger.security.actions import end_other_sessions
 from keyledger.security.models import SignInSession
 from keyledger.testing.tree import PASSWORD
 
@@ -93,3 +95,13 @@ def test_signing_out_removes_the_session_from_the_list(client, tree):
     sign_in(client, tree.dist_a_admin)
     client.post(reverse("portal:logout"))
     assert not SignInSession.objects.exists()
+
+
+def test_other_sessions_end_keeping_the_one_named_by_its_django_session_key(tree):
+    user = tree.dist_a_admin
+    mine, other = Client(), Client()
+    sign_in(mine, user)
+    sign_in(other, user)
+    assert end_other_sessions(user=user, keep=mine.session.session_key) == 1
+    assert mine.get(PROFILE).status_code == 200
+    assert other.get(PROFILE).status_code == 302
