@@ -3,12 +3,15 @@ reset and changed. Each writes its audit row; the views and the middleware call 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
@@ -29,7 +32,13 @@ def _user_by_email(email: str) -> User | None:
 
 @transaction.atomic
 def record_sign_in(*, user: User, session_token: str, user_agent: str, actor: Actor) -> SignInSession:
-    """A successful sign-in: the session is listed, the email's failures are forgotten."""
+    """A successful sign-in: the session is listed, the email's failures are forgotten, and
+    the user's sessions that ran out without coming back are no longer kept."""
+    now = timezone.now()
+    SignInSession.objects.filter(user=user).filter(
+        Q(last_seen_at__lte=now - timedelta(hours=settings.KEYLEDGER_SESSION_IDLE_HOURS))
+        | Q(created_at__lte=now - timedelta(days=settings.KEYLEDGER_SESSION_MAX_DAYS))
+    ).delete()
     session = SignInSession.objects.create(
         user=user,
         token_hash=hash_session_token(session_token),

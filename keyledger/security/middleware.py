@@ -30,7 +30,13 @@ class SignInSessionMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/static/") or not request.user.is_authenticated:
+        if request.path.startswith("/static/"):
+            return self.get_response(request)
+        if not request.user.is_authenticated:
+            if sessions.current_token(request):
+                # Signed in once, refused now (password changed elsewhere, user deactivated,
+                # portal access withdrawn): the session is no longer listed.
+                sessions.forget(request)
             return self.get_response(request)
         user = request.user
         if sessions.current_token(request) is None:

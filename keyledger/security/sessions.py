@@ -4,8 +4,12 @@ row is found by the token's hash, which survives Django cycling the session key.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import login
 from django.http import HttpRequest
+from django.utils import timezone
 
 from keyledger.audit.actor import Actor, client_ip
 from keyledger.organisations.models import User
@@ -53,5 +57,19 @@ def find(request: HttpRequest, user: User) -> SignInSession | None:
     return SignInSession.objects.filter(token_hash=hash_session_token(token), user=user).first()
 
 
+def forget(request: HttpRequest) -> None:
+    token = request.session.pop(SESSION_ENTRY, None)
+    if token:
+        actions.end_session(session_token=token)
+
+
 def sessions_of(user: User) -> list[SignInSession]:
-    return list(SignInSession.objects.filter(user=user).order_by("-last_seen_at", "-id"))
+    """The user's sessions that have not yet run out (those are signed out on their next request)."""
+    now = timezone.now()
+    return list(
+        SignInSession.objects.filter(
+            user=user,
+            last_seen_at__gt=now - timedelta(hours=settings.KEYLEDGER_SESSION_IDLE_HOURS),
+            created_at__gt=now - timedelta(days=settings.KEYLEDGER_SESSION_MAX_DAYS),
+        ).order_by("-last_seen_at", "-id")
+    )

@@ -105,3 +105,23 @@ def test_other_sessions_end_keeping_the_one_named_by_its_django_session_key(tree
     assert end_other_sessions(user=user, keep=mine.session.session_key) == 1
     assert mine.get(PROFILE).status_code == 200
     assert other.get(PROFILE).status_code == 302
+
+
+def test_a_session_refused_by_the_backend_is_no_longer_listed(client, tree):
+    user = tree.msp_a1_admin
+    sign_in(client, user)
+    user.__class__.objects.filter(pk=user.pk).update(is_active=False)
+    client.get(PROFILE)
+    assert not SignInSession.objects.filter(user=user).exists()
+
+
+def test_sessions_that_ran_out_are_not_listed_and_go_at_the_next_sign_in(tree, settings):
+    settings.KEYLEDGER_SESSION_IDLE_HOURS = 12
+    user = tree.dist_a_admin
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(Client(), user)
+        clock.move_to(START + timedelta(hours=13))
+        fresh = sign_in(Client(), user)
+        page = fresh.get(PROFILE).content.decode()
+    assert page.count("This session") == 1 and "You are signed in nowhere else." in page
+    assert SignInSession.objects.filter(user=user).count() == 1

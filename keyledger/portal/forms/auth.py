@@ -1,5 +1,5 @@
 from django import forms
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
@@ -7,6 +7,7 @@ from keyledger.audit.actor import Actor
 from keyledger.organisations.models import User
 from keyledger.portal.forms.organisations import EMAIL_MAX_LENGTH
 from keyledger.security import actions, throttle
+from keyledger.security.forms import ThrottledSignInMixin
 
 
 def password_policy() -> list[str]:
@@ -14,18 +15,7 @@ def password_policy() -> list[str]:
     return password_validation.password_validators_help_texts()
 
 
-def locked_message(verdict: throttle.Verdict) -> str:
-    # The same words whether or not the email has an account: a lock tells nothing about that.
-    minutes = verdict.wait_minutes
-    what = "for this email" if verdict.account_locked else "from your network"
-    return (
-        f"Too many failed sign-ins {what}. Signing in is paused for "
-        f"{minutes} minute{'s' if minutes != 1 else ''}; try again after that, "
-        "or reset your password with “Forgot your password?”."
-    )
-
-
-class SignInForm(AuthenticationForm):
+class SignInForm(ThrottledSignInMixin, AuthenticationForm):
     """Email and password, refused while the email or the address is locked by too many
     failures (keyledger.security.throttle); each wrong password is counted and audited."""
 
@@ -37,23 +27,6 @@ class SignInForm(AuthenticationForm):
         "invalid_login": "That email and password do not match an account with portal access.",
         "inactive": "This account has no portal access.",
     }
-
-    def clean(self) -> dict:
-        email = self.cleaned_data.get("username")
-        password = self.cleaned_data.get("password")
-        if email and password:
-            actor = Actor.from_request(self.request)
-            verdict = throttle.check(email=email, ip=actor.ip)
-            if not verdict.allowed:
-                raise ValidationError(locked_message(verdict), code="locked")
-            self.user_cache = authenticate(self.request, username=email, password=password)
-            if self.user_cache is None:
-                verdict = actions.record_failed_sign_in(email=email, actor=actor)
-                if not verdict.allowed:
-                    raise ValidationError(locked_message(verdict), code="locked")
-                raise self.get_invalid_login_error()
-            self.confirm_login_allowed(self.user_cache)
-        return self.cleaned_data
 
 
 class _PlainForm(forms.Form):
