@@ -16,6 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations.models import Organisation, User
+from keyledger.security.actions import end_other_sessions
 from keyledger.twofactor import devices
 from keyledger.twofactor.models import TwoFactorRequirement
 from keyledger.twofactor.policy import required_for, scopes_settable_by
@@ -72,8 +73,10 @@ def _replace_recovery_codes(user: User) -> list[str]:
 
 
 @transaction.atomic
-def enrol(*, user: User, key: str, code: str, actor: Actor) -> list[str]:
-    """Confirms the authenticator app holding `key` by one of its codes; returns the new recovery codes."""
+def enrol(*, user: User, key: str, code: str, actor: Actor, keep_session: str | None = None) -> list[str]:
+    """Confirms the authenticator app holding `key` by one of its codes; returns the new recovery
+    codes. The user's other sessions, signed in with the password alone, end; the one whose
+    session key is `keep_session` (the one enrolling) goes on."""
     _lock(user)
     if devices.has_two_factor(user):
         raise ValidationError("Two-factor authentication is already on for your account.")
@@ -83,7 +86,14 @@ def enrol(*, user: User, key: str, code: str, actor: Actor) -> list[str]:
         raise ValidationError({"code": WRONG_CODE})
     TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
     codes = _replace_recovery_codes(user)
-    record(actor=actor, action="two_factor.enrol", organisation=user.organisation, obj=user)
+    ended = end_other_sessions(user=user, keep=keep_session)
+    record(
+        actor=actor,
+        action="two_factor.enrol",
+        organisation=user.organisation,
+        obj=user,
+        changes={"other_sessions_ended": ended} if ended else None,
+    )
     return codes
 
 

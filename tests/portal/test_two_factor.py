@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from keyledger.audit.models import AuditEntry
@@ -165,3 +166,16 @@ def test_turning_it_off_is_refused_where_it_is_required(tree, client_for, clock)
         "Northwind Distribution requires two-factor authentication: it cannot be turned off." in response.text
     )
     assert has_two_factor(tree.msp_a1_member) and recovery_codes_left(tree.msp_a1_member) == 10
+
+
+def test_setting_it_up_signs_out_the_other_sessions(tree, clock):
+    user = tree.dist_a_member
+    here, elsewhere = Client(), Client()
+    password_step(here, user)
+    password_step(elsewhere, user)
+    here.get(reverse("portal:two_factor_setup"))
+    key = here.session["two_factor_setup_key"]
+    here.post(reverse("portal:two_factor_setup"), {"code": code_for(key)})
+    assert here.get(reverse("portal:profile")).status_code == 200
+    assert elsewhere.get(reverse("portal:profile"))["Location"].startswith(LOGIN)
+    assert AuditEntry.objects.get(action="two_factor.enrol").changes == {"other_sessions_ended": 1}

@@ -55,14 +55,20 @@ def set_up(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         try:
             codes = actions.enrol(
-                user=user, key=key, code=form.cleaned_data["code"], actor=Actor.from_request(request)
+                user=user,
+                key=key,
+                code=form.cleaned_data["code"],
+                actor=Actor.from_request(request),
+                keep_session=request.session.session_key,
             )
         except ValidationError as exc:
             add_action_errors(form, exc)
         else:
             del request.session[SETUP_KEY]
             request.session[VERIFIED_SESSION_KEY] = True
-            messages.success(request, "Two-factor authentication is on.")
+            messages.success(
+                request, "Two-factor authentication is on. Your other sessions, if any, are signed out."
+            )
             return _show_codes(request, codes)
     uri = TOTPDevice(user=user, key=key).config_url
     context = {
