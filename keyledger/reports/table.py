@@ -9,7 +9,7 @@ table `r`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,7 +18,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from keyledger.billing import money
-from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, iso_from_text, stream, utc_text
+from keyledger.billing.sql import Sql, as_datetime, fetch, fetch_dicts, iso_text, stream
 from keyledger.reports import csv
 from keyledger.reports.labels import short_product_name
 from keyledger.reports.sorting import CODE, DATE, MONEY, NUMBER, TEXT, TIME, YES_NO, Column, Sort
@@ -152,22 +152,26 @@ class Table:
         if column.kind in (TEXT, CODE):
             return None
         if column.kind == TIME:
-            return iso_from_text  # read as text (csv_rows)
+            return None  # written by the database (csv_rows)
         if column.kind == MONEY:
             return None  # written with the row's currency, below
         return lambda value: plain(column, value)
 
-    def csv_rows(self) -> Iterator[list[Any]]:
+    def csv_rows(self) -> Iterator[Sequence[Any]]:
         """Every row, sorted as on screen, as the CSV writes it; streamed from the database.
         A million rows pass through here: what each column needs is worked out once."""
         rows = self.rows_sql()
         keys = [c.key for c in self.columns]
         order = self.sort.order_by(self.tiebreak, first=self.group_by)
-        selected = [utc_text(f"r.{c.key}") if c.kind == TIME else f"r.{c.key}" for c in self.columns]
+        selected = [iso_text(f"r.{c.key}") if c.kind == TIME else f"r.{c.key}" for c in self.columns]
         sql = Sql(f"SELECT {', '.join(selected)} FROM ({rows.text}) r {order}", rows.params)
         converters = [(i, f) for i, c in enumerate(self.columns) if (f := self.csv_converter(c)) is not None]
         amounts = [i for i, c in enumerate(self.columns) if c.kind == MONEY]
         currency_at = keys.index(self.currency_key) if amounts and self.currency_key in keys else None
+        if not converters and not amounts:
+            # Every value as the database wrote it (the Activation Report): no Python per row.
+            yield from stream(sql)
+            return
         for raw in stream(sql):
             line = list(raw)
             for i, convert in converters:
