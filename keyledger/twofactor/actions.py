@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from base64 import b32encode
+from dataclasses import dataclass
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -16,12 +17,14 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations.models import Organisation, User
-from keyledger.security.actions import end_other_sessions
+from keyledger.security import throttle
+from keyledger.security.actions import end_other_sessions, record_failed_sign_in
 from keyledger.twofactor import devices
 from keyledger.twofactor.models import TwoFactorRequirement
 from keyledger.twofactor.policy import required_for, scopes_settable_by
 
 WRONG_CODE = "That code is not right. Enter the 6-digit code your authenticator app shows now."
+WRONG_CODE_REASON = "wrong two-factor code"
 TOLERANCE = 1  # one 30-second step either side: a phone's clock is seldom exact
 
 
@@ -97,15 +100,21 @@ def enrol(*, user: User, key: str, code: str, actor: Actor, keep_session: str | 
     return codes
 
 
+@dataclass(frozen=True)
+class CodeCheck:
+    used: str | None  # "authenticator" or "recovery code"; None for a wrong code
+    verdict: throttle.Verdict | None = None  # for a wrong code: whether signing in is now paused
+
+
 @transaction.atomic
-def verify_sign_in(*, user: User, code: str, actor: Actor) -> str | None:
-    """The sign-in's second step: "authenticator" or "recovery code" when the code is good, else
-    None. A wrong code is recorded too, so it is not an exception (that would undo the record)."""
+def verify_sign_in(*, user: User, code: str, actor: Actor) -> CodeCheck:
+    """The sign-in's second step. A wrong code is counted with the wrong passwords and audited
+    like one (keyledger.security), so it is an answer, not an exception that would undo that."""
     _lock(user)
     device = devices.authenticator(user)
     code = devices.normalise_code(code)
     if device is not None and _totp_matches(device, code):
-        return "authenticator"
+        return CodeCheck(used="authenticator")
     if device is not None and _spend_recovery_code(user, code):
         record(
             actor=actor,
@@ -114,9 +123,9 @@ def verify_sign_in(*, user: User, code: str, actor: Actor) -> str | None:
             obj=user,
             changes={"recovery_codes_left": devices.recovery_codes_left(user)},
         )
-        return "recovery code"
-    record(actor=actor, action="two_factor.wrong_code", organisation=user.organisation, obj=user)
-    return None
+        return CodeCheck(used="recovery code")
+    verdict = record_failed_sign_in(email=user.email, actor=actor, reason=WRONG_CODE_REASON)
+    return CodeCheck(used=None, verdict=verdict)
 
 
 def _refuse_if_required(user: User, message: str) -> None:

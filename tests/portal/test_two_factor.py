@@ -81,7 +81,11 @@ def test_a_wrong_code_is_refused_audited_and_counted_with_wrong_passwords(tree, 
     clock.shift(30)
     page = client.post(SECOND_STEP, {"code": code_for(key)})  # even the right code waits
     assert "Signing in is paused" in page.text and not signed_in(client)
-    assert AuditEntry.objects.filter(action="two_factor.wrong_code", object_id=str(user.pk)).count() == 3
+    failures = AuditEntry.objects.filter(action="user.sign_in_failed", object_id=str(user.pk))
+    assert [e.changes["reason"] for e in failures.order_by("id")] == ["wrong password"] * 2 + [
+        "wrong two-factor code"
+    ] * 3
+    assert AuditEntry.objects.filter(action="user.sign_in_locked", object_id=str(user.pk)).count() == 1
     clock.shift(60)
     password_step(client, user)
     assert client.post(SECOND_STEP, {"code": code_for(key)})["Location"] == reverse("portal:home")

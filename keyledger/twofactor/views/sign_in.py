@@ -87,19 +87,18 @@ def second_step(request: HttpRequest) -> HttpResponse:
             form.add_error(None, _paused(verdict))
         else:
             actor = Actor(user=user, ip=ip)
-            used = actions.verify_sign_in(user=user, code=form.cleaned_data["code"], actor=actor)
-            if used is None:
+            check = actions.verify_sign_in(user=user, code=form.cleaned_data["code"], actor=actor)
+            if check.used is None:
                 # Counted with the wrong passwords: a code guessed is a password guessed.
-                verdict = throttle.register_failure(email=user.email, ip=ip)
-                if verdict.allowed:
+                if check.verdict.allowed:
                     form.add_error("code", WRONG_CODE)
                 else:
-                    form.add_error(None, _paused(verdict))
+                    form.add_error(None, _paused(check.verdict))
             else:
                 del request.session[PENDING_SESSION_KEY]
                 complete_sign_in(request, user, backend=pending["backend"])
                 request.session[VERIFIED_SESSION_KEY] = True
-                if used == "recovery code":
+                if check.used == "recovery code":
                     messages.warning(
                         request,
                         f"You signed in with a recovery code; {recovery_codes_left(user)} left. "
