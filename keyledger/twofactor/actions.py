@@ -178,14 +178,22 @@ def regenerate_recovery_codes(*, user: User, code: str, actor: Actor) -> list[st
 @transaction.atomic
 def reset(*, user: User, actor: Actor) -> None:
     """An admin of the user's organisation or above it removes the user's second factor (a lost
-    phone); the user sets it up again, at the next sign-in where it is required."""
+    phone) and signs them out; they set it up again (at the next sign-in where it is required)."""
     if actor.user is not None and actor.user.pk == user.pk:
         raise ValidationError("To turn off your own two-factor authentication, use your profile.")
     _lock(user)
     if not TOTPDevice.objects.filter(user=user).exists():
         raise ValidationError(f"{user.email} has no two-factor authentication to reset.")
     _remove_devices(user)
-    record(actor=actor, action="two_factor.reset", organisation=user.organisation, obj=user)
+    # A lost phone may hold a signed-in session: every session of the user ends.
+    ended = end_other_sessions(user=user, keep=None)
+    record(
+        actor=actor,
+        action="two_factor.reset",
+        organisation=user.organisation,
+        obj=user,
+        changes={"sessions_ended": ended},
+    )
 
 
 @transaction.atomic

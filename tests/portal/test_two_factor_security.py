@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
+from django.test import Client
 from django.urls import reverse
 
 from keyledger.audit.models import AuditEntry
@@ -102,7 +103,11 @@ def test_members_cannot_set_requirements(tree, client_for):
 
 
 def test_an_admin_above_resets_a_users_second_factor(tree, client_for):
-    enrol(tree.msp_a1_member)
+    key, _ = enrol(tree.msp_a1_member)
+    their_session = Client()
+    their_session.post(reverse("portal:login"), {"username": tree.msp_a1_member.email, "password": PASSWORD})
+    their_session.post(reverse("portal:two_factor_sign_in"), {"code": code_for(key, steps_ahead=1)})
+    assert SESSION_KEY in their_session.session
     client = client_for(tree.dist_a_admin)
     user_page = reverse("portal:user", kwargs={"user_id": tree.msp_a1_member.pk})
     assert "Reset two-factor authentication" in client.get(user_page).text
@@ -111,7 +116,10 @@ def test_an_admin_above_resets_a_users_second_factor(tree, client_for):
     )
     assert f"Two-factor authentication of {tree.msp_a1_member.email} is reset" in response.text
     assert not has_two_factor(tree.msp_a1_member)
-    assert AuditEntry.objects.get(action="two_factor.reset").actor_user == tree.dist_a_admin
+    entry = AuditEntry.objects.get(action="two_factor.reset")
+    assert entry.actor_user == tree.dist_a_admin and entry.changes == {"sessions_ended": 1}
+    # The session on the lost phone is signed out.
+    assert their_session.get(reverse("portal:profile"))["Location"].startswith(reverse("portal:login"))
 
 
 def test_an_outsider_cannot_reset(tree, client_for):

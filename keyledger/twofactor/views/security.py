@@ -99,7 +99,7 @@ def reset_user(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"Two-factor authentication of {target.email} is reset: they sign in with their password "
-                "and set it up again.",
+                f"Two-factor authentication of {target.email} is reset and they are signed out: they "
+                "sign in with their password and set it up again.",
             )
     return redirect(reverse("portal:user", kwargs={"user_id": target.pk}))
