@@ -31,6 +31,14 @@ NoNul = Field(pattern=r"^[^\x00]*$")
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200), NoNul]
 # A report is a few hundred bytes; anything far larger is refused before it is parsed.
 MAX_BODY_BYTES = 64 * 1024
+# What keyformat.normalise reads as a key, for the document: 25 symbols of the alphabet, either
+# case, O, I and L read as 0, 1 and 1, dashes and blanks anywhere. The last symbol is a check
+# that no pattern states; a key that fails it is refused as invalid_key_format (check).
+_SEPARATORS = "[-\\t ]*"
+_SYMBOL = (
+    "[" + "".join(sorted(set(keyformat.ALPHABET + "OIL") | set((keyformat.ALPHABET + "OIL").lower()))) + "]"
+)
+KEY_PATTERN = f"^{_SEPARATORS}({_SYMBOL}{_SEPARATORS}){{{keyformat.LENGTH}}}$"
 
 
 class MachineIn(BaseModel):
@@ -51,6 +59,9 @@ class CallHomeIn(BaseModel):
         Field(
             examples=["ABCDE-FGHJK-MNPQR-STVWX-YZ012"],
             description="As printed; lower case, spaces and missing dashes are accepted.",
+            # Stated, not enforced here: keyformat.normalise refuses with the protocol's own
+            # answer (invalid_key_format with length, symbol or check).
+            json_schema_extra={"pattern": KEY_PATTERN},
         ),
     ]
     machine: MachineIn
@@ -304,9 +315,9 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
     return _answer(outcome, body.nonce)
 
 
-@router.api_operation(["GET", "PUT", "PATCH", "DELETE"], "/call-home", auth=None, include_in_schema=False)
 def call_home_wrong_method(request: HttpRequest) -> HttpResponse:
-    # A product that speaks the protocol wrongly still gets an answer it can verify.
+    """Every method but POST (HEAD, OPTIONS and unknown ones too; keyledger/api/urls.py): a
+    product that speaks the protocol wrongly still gets an answer it can verify."""
     return _refuse(405, "bad_request", detail="Call home with POST.", headers={"Allow": "POST"})
 
 

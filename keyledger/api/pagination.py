@@ -5,6 +5,8 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 
+from keyledger.api.schemas.common import Offset
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
@@ -14,7 +16,7 @@ class Pagination(PaginationBase):
 
     class Input(Schema):
         limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-        offset: int = Field(0, ge=0)
+        offset: Offset = 0
 
     class Output(Schema):
         items: list[Any]

@@ -122,3 +122,16 @@ def test_a_lone_surrogate_is_a_bad_request(tree, client, field):
     assert response.json()["error"] == "bad_request"
     assert_signed(client, response)
     assert reload(key).state == State.UNUSED
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", "TRACE", "BREW"])
+def test_every_method_but_post_is_a_signed_405_allowing_post(db, client, method):
+    response = client.generic(method, "/api/v1/call-home")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert response["Content-Type"] == "application/json"
+    if method != "HEAD":
+        assert_signed(client, response)
+        assert response.json() == {"error": "bad_request", "detail": "Call home with POST."}
+    else:
+        assert response["Keyledger-Signature"].startswith("ed25519=")

@@ -16,6 +16,7 @@ from keyledger.access import (
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS, api_field_names, referenced
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.customers import (
     AccountFilter,
     AccountIn,
@@ -50,7 +51,7 @@ def list_accounts(request: HttpRequest, filters: Query[AccountFilter]) -> QueryS
 
 
 @router.get("/accounts/{account_id}", response={200: AccountOut, **READ_ERRORS}, summary="Get an account")
-def get_account(request: HttpRequest, account_id: int) -> Account:
+def get_account(request: HttpRequest, account_id: PathId) -> Account:
     require(principal(request), Permission.VIEW_KEYS)
     return get_account_for_user(principal(request), account_id)
 
@@ -66,7 +67,7 @@ def create_account(request: HttpRequest, payload: AccountIn):
 
 
 @router.patch("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, summary="Change an account")
-def update_account(request: HttpRequest, account_id: int, payload: AccountPatch) -> Account:
+def update_account(request: HttpRequest, account_id: PathId, payload: AccountPatch) -> Account:
     require(principal(request), Permission.CHANGE_KEYS)
     account = get_account_for_user(principal(request), account_id)
     fields = {"name": account.name, "address": account.address, "notes": account.notes} | _changes(payload)
@@ -88,7 +89,7 @@ def list_sites(request: HttpRequest, filters: Query[SiteFilter]) -> QuerySet[Sit
 
 
 @router.get("/sites/{site_id}", response={200: SiteOut, **READ_ERRORS}, summary="Get a site")
-def get_site(request: HttpRequest, site_id: int) -> Site:
+def get_site(request: HttpRequest, site_id: PathId) -> Site:
     require(principal(request), Permission.VIEW_KEYS)
     return get_site_for_user(principal(request), site_id)
 
@@ -104,7 +105,7 @@ def create_site(request: HttpRequest, payload: SiteIn):
 
 
 @router.patch("/sites/{site_id}", response={200: SiteOut, **ERRORS}, summary="Change or move a site")
-def update_site(request: HttpRequest, site_id: int, payload: SitePatch) -> Site:
+def update_site(request: HttpRequest, site_id: PathId, payload: SitePatch) -> Site:
     """Another account_id (of the same MSP) moves the site, and its keys, to that account."""
     require(principal(request), Permission.CHANGE_KEYS)
     site = get_site_for_user(principal(request), site_id)

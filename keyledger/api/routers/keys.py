@@ -21,6 +21,7 @@ from keyledger.access import (
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS, ApiError, api_field_names, referenced
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.keys import (
     KeyDetailOut,
     KeyFilter,
@@ -122,7 +123,7 @@ def list_keys(request: HttpRequest, filters: Query[KeyFilter]) -> QuerySet[Produ
 @router.get(
     "/keys/{key_id}", response={200: KeyDetailOut, **READ_ERRORS}, summary="Get a key with its history"
 )
-def get_key(request: HttpRequest, key_id: int) -> ProductKey:
+def get_key(request: HttpRequest, key_id: PathId) -> ProductKey:
     require(principal(request), Permission.VIEW_KEYS)
     return _detail(get_key_for_user(principal(request), key_id))
 
@@ -161,7 +162,7 @@ def source_keys(
 
 
 @router.post("/keys/{key_id}/move", response={200: KeyOut, **ERRORS}, summary="Move a key")
-def move_key(request: HttpRequest, key_id: int, payload: MoveKeyIn) -> ProductKey:
+def move_key(request: HttpRequest, key_id: PathId, payload: MoveKeyIn) -> ProductKey:
     key = _key(request, key_id)
     account, site = _placement(request, payload.account_id, payload.site_id)
     with api_field_names(PLACEMENT_FIELDS):
@@ -169,14 +170,14 @@ def move_key(request: HttpRequest, key_id: int, payload: MoveKeyIn) -> ProductKe
 
 
 @router.post("/keys/{key_id}/deactivate", response={200: KeyOut, **ERRORS}, summary="Deactivate")
-def deactivate_key(request: HttpRequest, key_id: int) -> ProductKey:
+def deactivate_key(request: HttpRequest, key_id: PathId) -> ProductKey:
     """A request, final at the next call home (at once for a product past its offline
     lease). On a pending reactivation it withdraws that request."""
     return actions.request_deactivation(key=_key(request, key_id), actor=actor(request))
 
 
 @router.post("/keys/{key_id}/reactivate", response={200: KeyOut, **ERRORS}, summary="Reactivate")
-def reactivate_key(request: HttpRequest, key_id: int) -> ProductKey:
+def reactivate_key(request: HttpRequest, key_id: PathId) -> ProductKey:
     """A request, final at the next call home. On a pending deactivation it withdraws that
     request: the key stays active."""
     return actions.request_reactivation(key=_key(request, key_id), actor=actor(request))
@@ -185,5 +186,5 @@ def reactivate_key(request: HttpRequest, key_id: int) -> ProductKey:
 @router.post(
     "/keys/{key_id}/withdraw", response={200: KeyOut, **ERRORS}, summary="Withdraw a pending request"
 )
-def withdraw_key_request(request: HttpRequest, key_id: int) -> ProductKey:
+def withdraw_key_request(request: HttpRequest, key_id: PathId) -> ProductKey:
     return actions.withdraw_request(key=_key(request, key_id), actor=actor(request))

@@ -10,6 +10,7 @@ from keyledger.access import get_msp_for_user, get_organisation_for_user, organi
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS, ApiError, api_field_names, referenced
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.organisations import (
     AgreementIn,
     GrantAccessIn,
@@ -67,7 +68,7 @@ def list_organisations(request: HttpRequest, filters: Query[OrganisationFilter])
     response={200: OrganisationOut, **READ_ERRORS},
     summary="Get an organisation",
 )
-def get_organisation(request: HttpRequest, organisation_id: int):
+def get_organisation(request: HttpRequest, organisation_id: PathId):
     return get_organisation_for_user(principal(request), organisation_id)
 
 
@@ -76,7 +77,7 @@ def get_organisation(request: HttpRequest, organisation_id: int):
     response={201: OrganisationOut, **ERRORS},
     summary="New MSP (without portal access)",
 )
-def create_msp(request: HttpRequest, organisation_id: int, payload: NewMspIn):
+def create_msp(request: HttpRequest, organisation_id: PathId, payload: NewMspIn):
     """The distributor enters the MSP's name and address; it manages that MSP's keys."""
     require(principal(request), Permission.MANAGE_ORGANISATIONS)
     distributor = get_organisation_for_user(principal(request), organisation_id, kind=Kind.DISTRIBUTOR)
@@ -89,7 +90,7 @@ def create_msp(request: HttpRequest, organisation_id: int, payload: NewMspIn):
     response={201: InvitedOut, **ERRORS},
     summary="Invite an MSP (with portal access)",
 )
-def invite_msp(request: HttpRequest, organisation_id: int, payload: InviteIn):
+def invite_msp(request: HttpRequest, organisation_id: PathId, payload: InviteIn):
     """Creates the MSP as invited and emails a single-use link. Refused (403) where the
     distributor's agreement does not allow inviting MSPs."""
     require(principal(request), Permission.MANAGE_ORGANISATIONS)
@@ -104,7 +105,7 @@ def invite_msp(request: HttpRequest, organisation_id: int, payload: InviteIn):
     response={200: InvitedOut, **ERRORS},
     summary="Grant portal access to an MSP",
 )
-def grant_portal_access(request: HttpRequest, msp_id: int, payload: GrantAccessIn):
+def grant_portal_access(request: HttpRequest, msp_id: PathId, payload: GrantAccessIn):
     """An MSP that has users gets them back at once; one without users is invited by email."""
     msp = _msp_managed_by_caller(request, msp_id)
     _refuse_unless(msp.parent.can_invite_msps, "The agreement does not allow inviting MSPs to the portal.")
@@ -119,7 +120,7 @@ def grant_portal_access(request: HttpRequest, msp_id: int, payload: GrantAccessI
     response={200: OrganisationOut, **ERRORS},
     summary="Withdraw an MSP's portal access",
 )
-def withdraw_portal_access(request: HttpRequest, msp_id: int):
+def withdraw_portal_access(request: HttpRequest, msp_id: PathId):
     """Locks the MSP's users (and API tokens) out; its accounts, sites and keys stay."""
     msp = _msp_managed_by_caller(request, msp_id)
     return actions.withdraw_portal_access(msp=msp, actor=actor(request))
@@ -130,7 +131,7 @@ def withdraw_portal_access(request: HttpRequest, msp_id: int):
     response={201: InvitedOut, **ERRORS},
     summary="New Distributor (or sub-distributor)",
 )
-def create_distributor(request: HttpRequest, organisation_id: int, payload: NewDistributorIn):
+def create_distributor(request: HttpRequest, organisation_id: PathId, payload: NewDistributorIn):
     """Vendor staff create distributors; a distributor whose agreement allows it creates
     sub-distributors, with no more than its own agreement allows. The first login is an
     emailed single-use link that sets a password."""
@@ -149,7 +150,7 @@ def create_distributor(request: HttpRequest, organisation_id: int, payload: NewD
     response={200: OrganisationOut, **ERRORS},
     summary="Set a distributor's agreement",
 )
-def set_agreement(request: HttpRequest, organisation_id: int, payload: AgreementIn):
+def set_agreement(request: HttpRequest, organisation_id: PathId, payload: AgreementIn):
     """Vendor staff only: what the distributor may do, and its region."""
     require(principal(request), Permission.MANAGE_ORGANISATIONS)
     distributor = get_organisation_for_user(principal(request), organisation_id, kind=Kind.DISTRIBUTOR)
@@ -163,7 +164,7 @@ def set_agreement(request: HttpRequest, organisation_id: int, payload: Agreement
     response={201: InvitationOut, **ERRORS},
     summary="Send a pending invitation again",
 )
-def resend_invitation(request: HttpRequest, organisation_id: int):
+def resend_invitation(request: HttpRequest, organisation_id: PathId):
     """A fresh link for an invited MSP or distributor whose first login is still pending;
     the old link stops working."""
     require(principal(request), Permission.MANAGE_ORGANISATIONS)

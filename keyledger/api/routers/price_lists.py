@@ -17,6 +17,7 @@ from keyledger.access import (
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS, api_field_names, referenced
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.price_lists import (
     MonthQuery,
     PriceIn,
@@ -76,7 +77,7 @@ def list_price_lists(request: HttpRequest, filters: Query[PriceListFilter]) -> Q
     response={200: PriceListDetailOut, **READ_ERRORS},
     summary="Get a price list with its prices",
 )
-def get_price_list(request: HttpRequest, price_list_id: int, query: Query[MonthQuery]) -> PriceList:
+def get_price_list(request: HttpRequest, price_list_id: PathId, query: Query[MonthQuery]) -> PriceList:
     """`current`: every item of the catalog with its price in the month (null: not priced);
     `history`: every price ever set, newest first for each item."""
     who = principal(request)
@@ -121,7 +122,7 @@ def new_price_list(request: HttpRequest, payload: PriceListIn):
 
 
 @router.post("/price-lists/{price_list_id}/prices", response={201: PriceOut, **ERRORS}, summary="Add a price")
-def new_price(request: HttpRequest, price_list_id: int, payload: PriceIn):
+def new_price(request: HttpRequest, price_list_id: PathId, payload: PriceIn):
     """A price of one item from a month on. Prices are never edited: a change is a new price
     from a later month. A month whose statement for the customer is final takes no price."""
     who = principal(request)

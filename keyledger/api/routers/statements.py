@@ -10,6 +10,7 @@ from keyledger.access import get_statement_for_user, require, require_issuer, st
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.statements import FormatQuery, StatementDetailOut, StatementFilter, StatementOut
 from keyledger.billing.models import Statement
 from keyledger.billing.months import Month
@@ -59,7 +60,7 @@ def list_statements(request: HttpRequest, filters: Query[StatementFilter]) -> Qu
     summary="Get a statement",
     openapi_extra={"responses": DETAIL_RESPONSES},
 )
-def get_statement(request: HttpRequest, statement_id: int, query: Query[FormatQuery]):
+def get_statement(request: HttpRequest, statement_id: PathId, query: Query[FormatQuery]):
     """Its lines (charges per edition, job license type or key; corrections of earlier final
     statements), totals per currency and, for its issuer, the issuer's own cost and margin."""
     who = principal(request)
@@ -77,7 +78,7 @@ def get_statement(request: HttpRequest, statement_id: int, query: Query[FormatQu
 @router.post(
     "/statements/{statement_id}/finalise", response={200: StatementDetailOut, **ERRORS}, summary="Finalise"
 )
-def finalise_statement(request: HttpRequest, statement_id: int) -> Statement:
+def finalise_statement(request: HttpRequest, statement_id: PathId) -> Statement:
     """Make a draft final: it gets its number and never changes again. Only its issuer may
     (a read-write token of the issuing organisation); its month must have ended (409
     month_not_ended). Finalising a final statement returns it as it is."""

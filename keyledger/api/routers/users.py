@@ -15,6 +15,7 @@ from keyledger.access import (
 from keyledger.api.auth import actor, principal, token_auth
 from keyledger.api.errors import ERRORS, READ_ERRORS, referenced
 from keyledger.api.pagination import Pagination
+from keyledger.api.schemas.common import PathId
 from keyledger.api.schemas.users import (
     AuditEntryOut,
     AuditFilter,
@@ -55,7 +56,7 @@ def list_users(request: HttpRequest, filters: Query[UserFilter]) -> QuerySet[Use
 
 
 @router.get("/users/{user_id}", response={200: UserOut, **READ_ERRORS}, summary="Get a user")
-def get_user(request: HttpRequest, user_id: int) -> User:
+def get_user(request: HttpRequest, user_id: PathId) -> User:
     return _user(request, user_id)
 
 
@@ -64,7 +65,7 @@ def get_user(request: HttpRequest, user_id: int) -> User:
     response={201: UserInvitationOut, **ERRORS},
     summary="Invite a user",
 )
-def invite_user(request: HttpRequest, organisation_id: int, payload: InviteUserIn):
+def invite_user(request: HttpRequest, organisation_id: PathId, payload: InviteUserIn):
     """An emailed single-use link lets the new user set a password."""
     require(principal(request), Permission.MANAGE_ORGANISATIONS)
     org = get_organisation_for_user(principal(request), organisation_id)
@@ -73,18 +74,18 @@ def invite_user(request: HttpRequest, organisation_id: int, payload: InviteUserI
 
 
 @router.put("/users/{user_id}/role", response={200: UserOut, **ERRORS}, summary="Change a user's role")
-def change_role(request: HttpRequest, user_id: int, payload: ChangeRoleIn) -> User:
+def change_role(request: HttpRequest, user_id: PathId, payload: ChangeRoleIn) -> User:
     return actions.change_role(user=_user(request, user_id), role=payload.role, actor=actor(request))
 
 
 @router.post("/users/{user_id}/deactivate", response={200: UserOut, **ERRORS}, summary="Deactivate a user")
-def deactivate_user(request: HttpRequest, user_id: int) -> User:
+def deactivate_user(request: HttpRequest, user_id: PathId) -> User:
     """The user can no longer sign in; their history stays."""
     return actions.deactivate_user(user=_user(request, user_id), actor=actor(request))
 
 
 @router.post("/users/{user_id}/reactivate", response={200: UserOut, **ERRORS}, summary="Reactivate a user")
-def reactivate_user(request: HttpRequest, user_id: int) -> User:
+def reactivate_user(request: HttpRequest, user_id: PathId) -> User:
     return actions.reactivate_user(user=_user(request, user_id), actor=actor(request))
 
 

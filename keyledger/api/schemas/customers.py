@@ -3,7 +3,7 @@ from datetime import datetime
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.common import LongText
+from keyledger.api.schemas.common import BodyIn, Id, LongText, RequiredName
 
 
 class AccountOut(Schema):
@@ -17,21 +17,21 @@ class AccountOut(Schema):
 
 
 class AccountFilter(Schema):
-    msp_id: int | None = Field(None, description="Only this MSP's accounts")
+    msp_id: Id | None = Field(None, description="Only this MSP's accounts")
     name: LongText | None = Field(None, description="Only accounts whose name contains this text")
 
 
-class AccountIn(Schema):
-    msp_id: int = Field(description="The MSP that holds the account")
-    name: LongText = Field(description="Account Name, unique within the MSP")
+class AccountIn(BodyIn):
+    msp_id: Id = Field(description="The MSP that holds the account")
+    name: RequiredName = Field(description="Account Name, unique within the MSP")
     address: LongText = ""
     notes: LongText = ""
 
 
-class AccountPatch(Schema):
+class AccountPatch(BodyIn):
     """Only the fields sent are changed."""
 
-    name: LongText | None = None
+    name: RequiredName | None = None
     address: LongText | None = None
     notes: LongText | None = None
 
@@ -48,22 +48,22 @@ class SiteOut(Schema):
 
 
 class SiteFilter(Schema):
-    msp_id: int | None = Field(None, description="Only the sites of this MSP's accounts")
-    account_id: int | None = Field(None, description="Only this account's sites")
+    msp_id: Id | None = Field(None, description="Only the sites of this MSP's accounts")
+    account_id: Id | None = Field(None, description="Only this account's sites")
 
 
-class SiteIn(Schema):
-    account_id: int
-    name: LongText = Field(description="Site Name, unique within the account")
+class SiteIn(BodyIn):
+    account_id: Id
+    name: RequiredName = Field(description="Site Name, unique within the account")
     address: LongText = ""
     notes: LongText = ""
 
 
-class SitePatch(Schema):
+class SitePatch(BodyIn):
     """Only the fields sent are changed. Another account_id (of the same MSP) moves the
     site, and its keys, to that account."""
 
-    account_id: int | None = None
-    name: LongText | None = None
+    account_id: Id | None = None
+    name: RequiredName | None = None
     address: LongText | None = None
     notes: LongText | None = None

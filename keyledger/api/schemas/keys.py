@@ -5,7 +5,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import Field, field_validator
 
-from keyledger.api.schemas.common import LongText, no_nul
+from keyledger.api.schemas.common import BodyIn, Id, LongText, no_nul
 from keyledger.audit.naming import actor_name
 from keyledger.keys.models import KeyEvent, ProductKey
 
@@ -115,21 +115,21 @@ class KeyDetailOut(KeyOut):
 
 
 class KeyFilter(Schema):
-    msp_id: int | None = None
-    account_id: int | None = None
-    site_id: int | None = None
+    msp_id: Id | None = None
+    account_id: Id | None = None
+    site_id: Id | None = None
     product: LongText | None = Field(None, description="A product code, e.g. spmsp")
     state: ProductKey.State | None = Field(None, description="As of now (see the key's state)")
-    key: str | None = Field(None, description="A product key, typed any way the portal accepts")
+    key: LongText | None = Field(None, description="A product key, typed any way the portal accepts")
 
 
-class SourceKeysIn(Schema):
+class SourceKeysIn(BodyIn):
     """Add Key(s). Send `Idempotency-Key` to make a retry return the same keys."""
 
     product: LongText = Field(description="A product code from GET /products")
     quantity: int = Field(1, description="1 to the product's max_quantity (GRE: always 1)")
-    account_id: int | None = Field(None, description="Required unless site_id is given")
-    site_id: int | None = Field(None, description="A site of the account; the key then belongs to it")
+    account_id: Id | None = Field(None, description="Required unless site_id is given")
+    site_id: Id | None = Field(None, description="A site of the account; the key then belongs to it")
     fields: dict[LongText, Any] = Field(
         default_factory=dict, description="Job licenses (ImageManager) or the product's own fields (GRE)"
     )
@@ -148,8 +148,8 @@ class SourcedKeysOut(Schema):
     items: list[KeyOut]
 
 
-class MoveKeyIn(Schema):
+class MoveKeyIn(BodyIn):
     """Another account or site of the same MSP. A site_id alone moves to that site's account."""
 
-    account_id: int | None = None
-    site_id: int | None = None
+    account_id: Id | None = None
+    site_id: Id | None = None

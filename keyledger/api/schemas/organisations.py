@@ -4,7 +4,16 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.common import Email, Name, Place, PostalCode
+from keyledger.api.schemas.common import (
+    BodyIn,
+    Email,
+    Id,
+    Name,
+    Place,
+    PostalCode,
+    RequiredName,
+    RequiredPlace,
+)
 from keyledger.organisations.models import Organisation
 
 
@@ -51,25 +60,25 @@ class OrganisationOut(Schema):
 
 class OrganisationFilter(Schema):
     kind: Organisation.Kind | None = None
-    parent_id: int | None = Field(None, description="Only the organisations directly below this one")
+    parent_id: Id | None = Field(None, description="Only the organisations directly below this one")
 
 
-class NewMspIn(Schema):
+class NewMspIn(BodyIn):
     """New MSP: an MSP without portal access, whose keys the distributor manages."""
 
-    name: Name
+    name: RequiredName
     city: Place = ""
     state: Place = ""
     country: Place = ""
     postal_code: PostalCode = ""
 
 
-class InviteIn(Schema):
+class InviteIn(BodyIn):
     """Invite: an MSP with portal access; the email carries a single-use link."""
 
     email: Email
     name: Name = Field(description="The name of the person invited")
-    company: Name = Field(description="The MSP's name")
+    company: RequiredName = Field(description="The MSP's name")
     city: Place = ""
     state: Place = ""
     country: Place = ""
@@ -77,7 +86,7 @@ class InviteIn(Schema):
     region: Place = Field("", description="Defaults to the distributor's region")
 
 
-class GrantAccessIn(Schema):
+class GrantAccessIn(BodyIn):
     email: Email | None = Field(None, description="Needed when the MSP has no users yet: who is invited")
     name: Name = ""
 
@@ -94,9 +103,9 @@ class InvitedOut(Schema):
     )
 
 
-class NewDistributorIn(Schema):
-    name: Name
-    region: Place = Field(description="The distributor's territory; its MSPs are assigned to it")
+class NewDistributorIn(BodyIn):
+    name: RequiredName
+    region: RequiredPlace = Field(description="The distributor's territory; its MSPs are assigned to it")
     admin_email: Email = Field(description="Who gets the first login link")
     admin_name: Name = ""
     may_invite_msps: bool = False
@@ -109,7 +118,7 @@ class NewDistributorIn(Schema):
     postal_code: PostalCode = ""
 
 
-class AgreementIn(Schema):
+class AgreementIn(BodyIn):
     may_invite_msps: bool
     may_provision_cloud: bool
     may_create_subdistributors: bool

@@ -3,9 +3,9 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from keyledger.api.schemas.common import NoNul
+from keyledger.api.schemas.common import BodyIn, Id, NoNul, Stated
 from keyledger.billing.models import PriceList
 from keyledger.billing.months import Month
 
@@ -39,33 +39,31 @@ def _price(value: str) -> str:
     return value
 
 
-MonthText = Annotated[str, AfterValidator(_month)]
-Currency = Annotated[str, AfterValidator(_currency)]
-PriceText = Annotated[str, StringConstraints(max_length=40), AfterValidator(_price)]
+MonthText = Annotated[str, Stated(_month, pattern=MONTH_PATTERN)]
+Currency = Annotated[str, Stated(_currency, pattern=CURRENCY_PATTERN)]
+PriceText = Annotated[str, StringConstraints(max_length=40), Stated(_price, pattern=PRICE_PATTERN)]
 Code = Annotated[str, StringConstraints(max_length=32), NoNul]
 
 
 class PriceListFilter(Schema):
-    customer_id: int | None = Field(None, description="Only the list of this customer")
+    customer_id: Id | None = Field(None, description="Only the list of this customer")
 
 
 class MonthQuery(Schema):
     month: MonthText | None = Field(
         None,
         description="The month whose prices `current` shows (YYYY-MM); this month by default",
-        json_schema_extra={"pattern": MONTH_PATTERN},
     )
 
 
-class PriceListIn(Schema):
-    customer_id: int = Field(description="An organisation directly below the token's organisation")
+class PriceListIn(BodyIn):
+    customer_id: Id = Field(description="An organisation directly below the token's organisation")
     currency: Currency = Field(
         description="The ISO 4217 code every price of the list is in, e.g. EUR; it cannot change later",
-        json_schema_extra={"pattern": CURRENCY_PATTERN},
     )
 
 
-class PriceIn(Schema):
+class PriceIn(BodyIn):
     product: Code = Field(description="A product code from GET /products, e.g. spmsp")
     item: Code = Field(
         "",
@@ -74,12 +72,10 @@ class PriceIn(Schema):
     )
     month: MonthText = Field(
         description="The month the price applies from (YYYY-MM), until a later price of the same item",
-        json_schema_extra={"pattern": MONTH_PATTERN},
     )
     price: PriceText = Field(
         description="A decimal string in the list's currency, with at most as many decimals as the "
         'currency has: "12.50" (EUR), "1500" (JPY)',
-        json_schema_extra={"pattern": PRICE_PATTERN},
     )
 
 

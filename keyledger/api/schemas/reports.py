@@ -1,24 +1,41 @@
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from keyledger.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from keyledger.api.schemas.common import Id, Offset, Stated
+from keyledger.reports import activation, billing_detail, soon
+from keyledger.reports.sorting import Column
 
 FORMAT = Field(None, description="csv: the report's CSV file, every row (as with `Accept: text/csv`)")
 SORT_HELP = "A column's name, e.g. `activated`; a leading `-` sorts descending. Ties keep one fixed order."
 
 
+def _sort(columns: tuple[Column, ...]) -> Any:
+    """The sort parameter of a report: its columns, stated in the document as the names
+    keyledger.reports.sorting.parse_sort accepts (it refuses others naming the columns)."""
+    names = "|".join(re.escape(c.key) for c in columns)
+    return Annotated[str, StringConstraints(max_length=40), Stated(str, pattern=f"^(-?({names}))?$")]
+
+
+ActivationSort = _sort(activation.COLUMNS)
+BillingSort = _sort(billing_detail.COLUMNS)
+ForecastSort = _sort(soon.COLUMNS)
+
+
 class ReportQuery(Schema):
-    msp_id: int | None = Field(None, description="One MSP of the token's subtree; none: all of them")
+    msp_id: Id | None = Field(None, description="One MSP of the token's subtree; none: all of them")
     sort: str | None = Field(None, max_length=40, description=SORT_HELP)
     limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
     format: Literal["json", "csv"] | None = FORMAT
 
 
 class ActivationQuery(ReportQuery):
+    sort: ActivationSort | None = Field(None, description=SORT_HELP)
     start: date | None = Field(
         None,
         description="Start Date (a day of the billing time zone); default: the running month's first day",
@@ -31,6 +48,7 @@ class ActivationQuery(ReportQuery):
 
 
 class BillingQuery(ReportQuery):
+    sort: BillingSort | None = Field(None, description=SORT_HELP)
     month: str | None = Field(
         None, max_length=32, description="YYYY-MM, up to the running month; default: the running month"
     )
@@ -42,7 +60,8 @@ class BillingQuery(ReportQuery):
 
 
 class ForecastQuery(ReportQuery):
-    key_id: int | None = Field(None, description="One key: its forecast whether it is billable yet or not")
+    sort: ForecastSort | None = Field(None, description=SORT_HELP)
+    key_id: Id | None = Field(None, description="One key: its forecast whether it is billable yet or not")
 
 
 class ActivationRowOut(Schema):

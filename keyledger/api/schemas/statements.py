@@ -4,7 +4,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.price_lists import MONTH_PATTERN, MonthText
+from keyledger.api.schemas.price_lists import MonthText
 from keyledger.audit.naming import is_from_above
 from keyledger.billing import money
 from keyledger.billing.models import Statement
@@ -21,7 +21,6 @@ class StatementFilter(Schema):
     month: MonthText | None = Field(
         None,
         description="Only statements of this month (YYYY-MM)",
-        json_schema_extra={"pattern": MONTH_PATTERN},
     )
     status: Literal["draft", "final"] | None = Field(None, description="draft or final")
     issued: Literal["by_you", "to_you"] | None = Field(

@@ -4,7 +4,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field
 
-from keyledger.api.schemas.common import Email, LongText, Name
+from keyledger.api.schemas.common import BodyIn, Email, Id, LongText, Name
 from keyledger.audit.models import AuditEntry
 from keyledger.audit.naming import actor_name, is_from_above
 from keyledger.organisations.roles import Role
@@ -22,16 +22,16 @@ class UserOut(Schema):
 
 
 class UserFilter(Schema):
-    organisation_id: int | None = Field(None, description="Only this organisation's users")
+    organisation_id: Id | None = Field(None, description="Only this organisation's users")
 
 
-class InviteUserIn(Schema):
+class InviteUserIn(BodyIn):
     email: Email
     full_name: Name = ""
     role: Role = Role.MEMBER
 
 
-class ChangeRoleIn(Schema):
+class ChangeRoleIn(BodyIn):
     role: Role
 
 
@@ -87,6 +87,6 @@ class AuditEntryOut(Schema):
 
 class AuditFilter(Schema):
     action: LongText | None = Field(None, description='e.g. "key.request_deactivation"')
-    organisation_id: int | None = Field(
+    organisation_id: Id | None = Field(
         None, description="Only changes to this organisation and those below it"
     )
