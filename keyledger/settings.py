@@ -275,6 +275,8 @@ KEYLEDGER_SESSION_IDLE_HOURS = env_int("KEYLEDGER_SESSION_IDLE_HOURS", 12, minim
 KEYLEDGER_SESSION_MAX_DAYS = env_int("KEYLEDGER_SESSION_MAX_DAYS", 14, minimum=1)
 # Django's own session expiry comes a day later, so that Keyledger's ends the session and says why.
 SESSION_COOKIE_AGE = (KEYLEDGER_SESSION_MAX_DAYS + 1) * 86400
+# Sessions are kept with their user, address and browser: the profile lists them.
+SESSION_ENGINE = "keyledger.security.session_store"
 
 LOGGING = {
     "version": 1,

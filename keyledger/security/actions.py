@@ -3,21 +3,16 @@ reset and changed. Each writes its audit row; the views and the middleware call 
 
 from __future__ import annotations
 
-from datetime import timedelta
-from importlib import import_module
-
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
 from keyledger.audit.actor import Actor
 from keyledger.audit.record import record
 from keyledger.organisations.models import User
 from keyledger.security import emails, throttle
-from keyledger.security.models import SESSION_ENTRY, SignInSession, hash_session_token
+from keyledger.security.models import SignInSession, hash_session_key
 
 RESET_SCOPE = "password-reset"
 
@@ -31,29 +26,16 @@ def _user_by_email(email: str) -> User | None:
 
 
 @transaction.atomic
-def record_sign_in(*, user: User, session_token: str, user_agent: str, actor: Actor) -> SignInSession:
-    """A successful sign-in: the session is listed, the email's failures are forgotten, and
-    the user's sessions that ran out without coming back are no longer kept."""
-    now = timezone.now()
-    SignInSession.objects.filter(user=user).filter(
-        Q(last_seen_at__lte=now - timedelta(hours=settings.KEYLEDGER_SESSION_IDLE_HOURS))
-        | Q(created_at__lte=now - timedelta(days=settings.KEYLEDGER_SESSION_MAX_DAYS))
-    ).delete()
-    session = SignInSession.objects.create(
-        user=user,
-        token_hash=hash_session_token(session_token),
-        ip_address=actor.ip,
-        user_agent=user_agent[:400],
-    )
+def record_sign_in(*, user: User, device: str, actor: Actor) -> None:
+    """A successful sign-in: the email's failures are forgotten, and it is audited."""
     throttle.reset(email=user.email)
     record(
         actor=actor,
         action="user.sign_in",
         organisation=user.organisation,
         obj=user,
-        changes={"device": session.device},
+        changes={"device": device},
     )
-    return session
 
 
 @transaction.atomic
@@ -98,22 +80,13 @@ def record_failed_sign_in(
     return verdict
 
 
-def _kept_hash(user: User, keep: str) -> str:
-    digest = hash_session_token(keep)
-    if SignInSession.objects.filter(user=user, token_hash=digest).exists():
-        return digest
-    # Not a session token: a Django session key (request.session.session_key) names it too.
-    token = import_module(settings.SESSION_ENGINE).SessionStore(session_key=keep).get(SESSION_ENTRY)
-    return hash_session_token(token) if token else digest
-
-
 def end_other_sessions(*, user: User, keep: str | None) -> int:
-    """End every listed session of the user but `keep`: the request's session key
-    (request.session.session_key) or its token (keyledger.security.sessions.current_token).
-    Each is signed out on its next request. Returns how many ended; callers audit the cause."""
+    """End every session of the user but the one whose key is `keep`
+    (request.session.session_key): each arrives signed out on its next request.
+    Returns how many ended; callers audit what caused it."""
     sessions = SignInSession.objects.filter(user=user)
     if keep:
-        sessions = sessions.exclude(token_hash=_kept_hash(user, keep))
+        sessions = sessions.exclude(session_key=hash_session_key(keep))
     return sessions.delete()[0]
 
 
@@ -128,11 +101,6 @@ def sign_out_other_sessions(*, user: User, keep: str | None, actor: Actor) -> in
         changes={"sessions_ended": ended},
     )
     return ended
-
-
-@transaction.atomic
-def end_session(*, session_token: str) -> None:
-    SignInSession.objects.filter(token_hash=hash_session_token(session_token)).delete()
 
 
 def may_reset_password(user: User) -> bool:

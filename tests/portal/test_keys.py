@@ -520,9 +520,10 @@ def test_a_distributor_sources_keys_for_an_msp_without_portal_access(tree, clien
 
 def test_a_key_turns_critical_on_screen_before_the_sweeper_writes_it(tree, client_for):
     key = activated(account=tree.account_a1)
-    client = client_for(tree.msp_a1_member)
 
     with time_machine.travel(timezone.now() + timedelta(hours=73)):
+        # Signed in then: a session idle for 73 hours would have ended.
+        client = client_for(tree.msp_a1_member)
         body = text(client.get(account_keys_url(tree.account_a1), **HTMX))
 
     assert '<span class="badge warn">Critical</span>' in body.split(key.key)[1]

@@ -82,8 +82,9 @@ def test_a_key_its_product_cannot_deactivate_says_when_it_becomes_billable(world
 
 
 def test_once_past_the_line_the_key_is_billable_this_month(world, client_for):
-    client = client_for(world.tree.msp_a1_member)
     with time_machine.travel(utc(2026, 12, 16, 9), tick=False):
+        # Signed in then: a session idle since today would have ended.
+        client = client_for(world.tree.msp_a1_member)
         assert forecast(detail(client, world.december)).startswith(
             "Billable this month (16 active days so far"
         )

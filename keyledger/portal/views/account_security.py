@@ -19,10 +19,9 @@ from keyledger.security import actions, sessions
 def profile_context(request: HttpRequest, *, password_form: ChangePasswordForm | None = None) -> dict:
     """What _password.html and _sessions.html show."""
     user = request.user
-    this = sessions.find(request, user)
     listed = sessions.sessions_of(user)
     for row in listed:
-        row.is_this = this is not None and row.pk == this.pk
+        row.is_this = sessions.is_current(request, row)
     return {
         "password_form": password_form or ChangePasswordForm(user=user),
         "password_policy": password_policy(),
@@ -45,7 +44,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
     user = actions.change_password(
         user=request.user,
         password=form.cleaned_data["new_password"],
-        keep=sessions.current_token(request),
+        keep=request.session.session_key,
         actor=actor,
     )
     # This session goes on with the new password; every other one ends.
@@ -58,7 +57,7 @@ def change_password(request: HttpRequest) -> HttpResponse:
 @require_POST
 def sign_out_other_sessions(request: HttpRequest) -> HttpResponse:
     ended = actions.sign_out_other_sessions(
-        user=request.user, keep=sessions.current_token(request), actor=Actor.from_request(request)
+        user=request.user, keep=request.session.session_key, actor=Actor.from_request(request)
     )
     if ended:
         messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")

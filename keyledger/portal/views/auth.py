@@ -37,9 +37,6 @@ class LoginView(auth_views.LoginView):
 
 @require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    token = sessions.current_token(request)
-    if token:
-        actions.end_session(session_token=token)
     logout(request)
     messages.success(request, "You have signed out.")
     return redirect("portal:login")
@@ -107,5 +104,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             return self.render_to_response(self.get_context_data(form=None))
         finally:
             self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+        # Every session of the user ended, this browser's too if it was signed in as them.
+        logout(self.request)
         messages.success(self.request, "Your password has been changed. Sign in with your new password.")
         return redirect("portal:login")
