@@ -28,8 +28,9 @@ def create_token(
     """Create a token; return it with the full token text, which is never shown again.
 
     The token never does more than its creator's role allows at the time of each request.
-    Someone who is not a user of the organisation (vendor staff, a script) creates a token
-    without a creator: it is bounded by the Read-only role (ApiToken.bounding_role)."""
+    A token made for another organisation by vendor staff, or by a script (no user), has no
+    creator of that organisation: the Read-only role bounds it (ApiToken.bounding_role).
+    Anyone else who is not a user of the organisation is not recorded as its creator."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Give the token a name, so that you can tell it apart later."})
@@ -38,7 +39,9 @@ def create_token(
     now = timezone.now()
     if expires_at is not None and expires_at <= now:
         raise ValidationError({"expires_at": "Choose an expiry date in the future."})
-    creator = actor.user if actor.user is not None and actor.user.organisation_id == organisation.pk else None
+    creator = actor.user
+    if creator is not None and creator.organisation_id != organisation.pk and not creator.is_vendor_staff:
+        creator = None
     secret = ApiToken.new_secret()
     for _ in range(_PREFIX_ATTEMPTS):
         prefix = ApiToken.new_prefix()
@@ -71,7 +74,8 @@ def create_token(
             "prefix": token.prefix,
             "scope": token.scope,
             "expires_at": expires_at.isoformat() if expires_at else None,
-            "bounded_by": creator.email if creator else None,
+            # Whose role bounds the token; None: the Read-only role (ApiToken.bounding_user).
+            "bounded_by": token.bounding_user.email if token.bounding_user else None,
         },
     )
     return token, full

@@ -36,7 +36,11 @@ api = KeyledgerAPI(
         "Everything the Keyledger portal does, for programs; and the products' call-home protocol.\n\n"
         "Authenticate with an API token of your organisation (portal → API tokens): "
         "`Authorization: Bearer <token>`. A token reaches its organisation and everything below it; "
-        "anything else answers 404. Read-only tokens get 403 on every change. "
+        "anything else answers 404. Read-only tokens get 403 on every change. A token never does "
+        "more than the user who created it may do now (their current role); it answers 401 once that "
+        "user is deactivated or no longer of the organisation, and once it has expired. "
+        "Input the API cannot take (an id or offset above 2^63-1, a body that is not a JSON object) "
+        "is a 422. "
         'Errors answer `{"error": code, "detail": text, "field": name or null}`.'
     ),
     urls_namespace="api",

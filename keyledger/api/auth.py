@@ -24,7 +24,7 @@ def find_token(text: str) -> ApiToken | None:
     if prefix is None:
         return None
     token = (
-        ApiToken.objects.select_related("organisation", "created_by")
+        ApiToken.objects.select_related("organisation", "created_by__organisation")
         .filter(prefix=prefix, revoked_at__isnull=True)
         .first()
     )
@@ -65,13 +65,14 @@ def _valid_ip(text: str | None) -> str | None:
 def _why_read_only(token: ApiToken) -> str:
     if token.is_read_only:
         return "This API token is read-only."
-    if token.created_by is None:
+    user = token.bounding_user
+    if user is None:
         return (
             "No user of the organisation stands behind this API token, so it may only read; "
             "an admin can create a new token."
         )
     return (
-        f"This API token may do no more than the user who created it ({token.created_by.email}), "
+        f"This API token may do no more than the user who created it ({user.email}), "
         f"whose role ({token.bounding_role_label}) changes nothing."
     )
 

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from keyledger.organisations.models import Organisation
+from keyledger.organisations.models import Organisation, User
 from keyledger.organisations.roles import Permission, Role, role_allows
 
 TOKEN_PREFIX = "kl_"  # noqa: S105 (a label, not a secret)
@@ -20,8 +20,8 @@ _PREFIX_RANDOM_LENGTH = 8
 # last_used_at is written at most this often: the hot path of every API call stays a read.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 READ_PERMISSIONS = frozenset({Permission.VIEW_KEYS, Permission.VIEW_REPORTS, Permission.VIEW_AUDIT})
-# What bounds a token that no user of its organisation stands behind (made before tokens
-# recorded their creator, or by someone of another organisation, e.g. vendor staff from a script).
+# What bounds a token that no user of its organisation stands behind: made before tokens
+# recorded their creator, or by vendor staff for another organisation (the admin, a script).
 UNKNOWN_CREATOR_ROLE = Role.READ_ONLY
 
 
@@ -100,8 +100,13 @@ class ApiToken(models.Model):
         return self.expires_at is not None and now >= self.expires_at
 
     @property
-    def has_known_creator(self) -> bool:
-        return self.created_by_id is not None
+    def bounding_user(self) -> User | None:
+        """The user whose current role bounds the token: its creator, when a user of the
+        token's organisation; None for a token without a known creator (UNKNOWN_CREATOR_ROLE)."""
+        creator = self.created_by
+        if creator is None or creator.organisation_id != self.organisation_id:
+            return None
+        return creator
 
     def refusal(self, now: datetime) -> str | None:
         """Why the token may not be used at all now, in words for the program's owner; or None."""
@@ -114,16 +119,17 @@ class ApiToken(models.Model):
             return None
         if not creator.is_active:
             return f"The user who created this API token ({creator.email}) is deactivated."
-        if creator.organisation_id != self.organisation_id:
+        # Vendor staff may make a token for another organisation; anyone else who is not a user
+        # of it (any more) no longer stands behind the token.
+        if creator.organisation_id != self.organisation_id and not creator.is_vendor_staff:
             return f"The user who created this API token ({creator.email}) is no longer a user of {self.organisation.name}."
         return None
 
     @property
     def bounding_role(self) -> str:
         """The role whose permissions the token never exceeds: its creator's, as it is now."""
-        if self.created_by is None:
-            return UNKNOWN_CREATOR_ROLE
-        return self.created_by.role
+        user = self.bounding_user
+        return UNKNOWN_CREATOR_ROLE if user is None else user.role
 
     @property
     def bounding_role_label(self) -> str:

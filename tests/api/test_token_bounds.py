@@ -101,17 +101,35 @@ def test_a_token_without_a_known_creator_is_bounded_by_the_read_only_role(tree):
     assert "No user of the organisation" in response.json()["detail"]
 
 
-def test_a_token_made_by_someone_of_another_organisation_has_no_creator(tree):
-    token, _ = create_token(
+def test_a_token_made_by_vendor_staff_for_another_organisation_is_bounded_by_the_read_only_role(tree):
+    token, secret = create_token(
         organisation=tree.dist_a,
-        name="From a script",
+        name="From the admin",
         scope="read-write",
         actor=Actor(user=tree.vendor_admin),
+    )
+    assert token.created_by == tree.vendor_admin
+    assert token.bounding_user is None
+    assert token.bounding_role == "read-only"
+    api = ApiClient(secret)
+    assert api.get("/accounts").status_code == 200
+    response = api.post("/accounts", {"msp_id": tree.msp_a1.pk, "name": "Echo Bakery"})
+    assert response.status_code == 403
+    assert "No user of the organisation" in response.json()["detail"]
+    entry = AuditEntry.objects.get(action="api_token.create")
+    assert (entry.actor_user, entry.changes["bounded_by"]) == (tree.vendor_admin, None)
+    User.objects.filter(pk=tree.vendor_admin.pk).update(is_active=False)
+    assert api.get("/accounts").status_code == 401
+
+
+def test_a_token_made_by_someone_else_of_another_organisation_has_no_creator(tree):
+    token, _ = create_token(
+        organisation=tree.msp_a1, name="For the MSP", scope="read-write", actor=Actor(user=tree.dist_a_admin)
     )
     assert token.created_by is None
     assert token.bounding_role == "read-only"
     entry = AuditEntry.objects.get(action="api_token.create")
-    assert entry.actor_user == tree.vendor_admin
+    assert entry.actor_user == tree.dist_a_admin
     assert entry.changes["bounded_by"] is None
 
 

@@ -168,4 +168,7 @@ def test_the_list_shows_whose_role_bounds_each_token(tree, client_for):
     assert "Bounded by" in body
     assert tree.dist_a_member.email in body and "Member role" in body
     assert "No known creator: Read-only role" in body
+    make_token(tree.dist_a, user=tree.vendor_admin)
+    body = client_for(tree.dist_a_admin).get(URL).content.decode()
+    assert f"Not a user of {tree.dist_a.name}: Read-only role" in body
     assert f"The user who created this API token ({tree.dist_a_billing.email}) is deactivated." in body

@@ -21,7 +21,7 @@ def _page(
     request: HttpRequest, form: NewTokenForm, *, created: ApiToken | None = None, secret: str = ""
 ) -> HttpResponse:
     now = timezone.now()
-    tokens = list(tokens_for_user(request.user).select_related("organisation", "created_by"))
+    tokens = list(tokens_for_user(request.user).select_related("organisation", "created_by__organisation"))
     for token in tokens:
         # Why the API refuses the token now (expired, its creator deactivated or gone), for the list.
         token.refused_because = None if token.is_revoked else token.refusal(now)
