@@ -102,4 +102,5 @@ def test_the_audit_log_shows_failures_to_the_organisation_and_above_only(client,
         client.force_login(viewer)
         page = client.get(reverse("portal:audit_log")).content.decode()
         assert ("user.sign_in_failed" in page) is sees, viewer
+        assert ("127.0.0.1" in page) is sees, viewer  # where the attempt came from
         assert "ghost@example.test" not in page and "failed_unknown_email" not in page
