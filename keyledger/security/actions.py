@@ -61,7 +61,7 @@ def record_failed_sign_in(
         obj=user,
         changes=named,
     )
-    if verdict.account_locked and verdict.locked_now:
+    if verdict.account_locked:
         record(
             actor=actor,
             action="user.sign_in_locked" if user is not None else "sign_in.locked_unknown_email",
@@ -69,7 +69,7 @@ def record_failed_sign_in(
             obj=user,
             changes={**named, "locked_minutes": verdict.wait_minutes},
         )
-    if verdict.ip_locked and verdict.locked_now:
+    if verdict.ip_locked_now:
         # The address, not an account, is paused: no tenant's business.
         record(
             actor=actor,

@@ -42,10 +42,11 @@ class Verdict:
     """Whether an attempt may go ahead: `wait_seconds` is 0 when it may."""
 
     wait_seconds: int = 0
-    # The lock (if any) was set by this failure: the caller audits a lockout.
+    # A lock was set by this failure (the caller audits a lockout): the email's, the address's.
     locked_now: bool = False
     account_locked: bool = False
     ip_locked: bool = False
+    ip_locked_now: bool = False
 
     @property
     def allowed(self) -> bool:
@@ -121,16 +122,18 @@ def register_failure(*, email: str, ip: str | None, scope: str = SIGN_IN) -> Ver
         cache.touch(failures, account_wait + window)
         locked_now = True
     ip_wait = 0
+    ip_locked_now = False
     per_ip = settings.KEYLEDGER_SIGN_IN_MAX_FAILURES_PER_IP
     if ip and _bump(_key(scope, "ip-failures", ip), window) >= per_ip:
         ip_wait = window
-        locked_now = locked_now or cache.get(_key(scope, "ip-lock", ip)) is None
+        ip_locked_now = cache.get(_key(scope, "ip-lock", ip)) is None
         cache.set(_key(scope, "ip-lock", ip), now + ip_wait, timeout=ip_wait)
     return Verdict(
         wait_seconds=max(account_wait, ip_wait),
-        locked_now=locked_now,
+        locked_now=locked_now or ip_locked_now,
         account_locked=account_wait > 0,
         ip_locked=ip_wait > 0,
+        ip_locked_now=ip_locked_now,
     )
 
 

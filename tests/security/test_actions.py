@@ -192,3 +192,10 @@ def test_changing_the_password_ends_the_other_sessions(tree):
     assert keys_of(user) == [hash_session_key("this")]
     entry = AuditEntry.objects.get(action="user.password_change")
     assert entry.changes == {"how": "profile", "sessions_ended": 1} and entry.actor_user == user
+
+
+def test_an_address_lock_is_audited_once(tree, settings):
+    settings.KEYLEDGER_SIGN_IN_MAX_FAILURES_PER_IP = 3
+    for i in range(6):
+        actions.record_failed_sign_in(email=f"guess{i}@example.test", actor=visitor())
+    assert AuditEntry.objects.filter(action="sign_in.ip_locked").count() == 1
