@@ -88,9 +88,14 @@ def test_removing_a_requirement(tree, client_for):
     assert not TwoFactorRequirement.objects.exists()
 
 
-def test_the_users_page_links_to_security(tree, client_for):
+def test_the_users_page_links_to_security_and_says_who_has_it_on(tree, client_for):
+    enrol(tree.msp_a1_member)
     page = client_for(tree.dist_a_admin).get(reverse("portal:users")).text
     assert f'href="{security(tree.dist_a)}"' in page
+    rows = {row.split("</td>")[0]: row for row in page.split("<tr>")[1:]}
+    member = next(r for k, r in rows.items() if tree.msp_a1_member.email in k)
+    admin = next(r for k, r in rows.items() if f">{tree.msp_a1_admin.email}<" in k)
+    assert '<span class="badge ok">On</span>' in member and '<span class="badge off">Off</span>' in admin
 
 
 def test_members_cannot_set_requirements(tree, client_for):

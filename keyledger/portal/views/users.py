@@ -22,6 +22,7 @@ from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.users import ChangeRoleForm, InviteUserForm
 from keyledger.portal.views.onboarding import form_page
+from keyledger.twofactor.devices import with_two_factor
 
 PAGE_SIZE = 50
 
@@ -29,7 +30,8 @@ PAGE_SIZE = 50
 @login_required
 def users(request: HttpRequest) -> HttpResponse:
     require(request.user, Permission.MANAGE_ORGANISATIONS)
-    rows = users_for_user(request.user).select_related("organisation").order_by("organisation__path", "email")
+    rows = with_two_factor(users_for_user(request.user)).select_related("organisation")
+    rows = rows.order_by("organisation__path", "email")
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     invitations = (
         invitations_for_user(request.user)
