@@ -64,12 +64,15 @@ def test_an_organisation_admin_requires_it_of_its_own_users_only(tree, client_fo
     client = client_for(tree.msp_a1_admin)
     page = client.get(security(tree.msp_a1)).text
     assert "Users of Acme IT" in page and "MSPs" not in page
-    client.post(security(tree.msp_a1), {"scope": "own", "applies_from": "2026-12-05"})
+    # An MSP serves no MSPs: the form refuses the scope and nothing is written.
+    page = client.post(security(tree.msp_a1), {"scope": "msps", "applies_from": "2026-12-05"})
+    assert "Acme IT cannot require this; nothing was changed." in page.text
+    assert not TwoFactorRequirement.objects.exists()
+    response = client.post(security(tree.msp_a1), {"scope": "own", "applies_from": "2026-12-05"})
     assert required_for(tree.msp_a1_member).in_force
     assert required_for(tree.msp_a2_admin) is None
-    # An MSP serves no MSPs: the form refuses the scope and nothing is written.
-    client.post(security(tree.msp_a1), {"scope": "msps", "applies_from": "2026-12-05"})
-    assert list(TwoFactorRequirement.objects.values_list("scope", flat=True)) == ["own"]
+    # In force today, for the admin too: the next page is setting it up.
+    assert client.get(response["Location"])["Location"] == reverse("portal:two_factor_setup")
 
 
 def test_a_day_in_the_past_is_refused(tree, client_for):

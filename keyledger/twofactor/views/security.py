@@ -79,6 +79,9 @@ def organisation_security(request: HttpRequest, organisation_id: int) -> HttpRes
                 day = dateformat.format(posted.cleaned_data["applies_from"], "j F Y")
                 messages.success(request, f"Two-factor authentication is required from {day}.")
                 return redirect(request.path)
+        elif "scope" in posted.errors:
+            # Only a hand-made request names what this organisation cannot require.
+            messages.error(request, f"{org.name} cannot require this; nothing was changed.")
     context = {
         "org": org,
         "sections": _sections(org, posted),
