@@ -183,3 +183,24 @@ def test_setting_it_up_signs_out_the_other_sessions(tree, clock):
     assert here.get(reverse("portal:profile")).status_code == 200
     assert elsewhere.get(reverse("portal:profile"))["Location"].startswith(LOGIN)
     assert AuditEntry.objects.get(action="two_factor.enrol").changes == {"other_sessions_ended": 1}
+
+
+def test_guesses_on_the_profile_count_like_sign_in_guesses(tree, client_for, clock):
+    key, _ = enrol(tree.dist_a_member)
+    client = client_for(tree.dist_a_member)
+    turn_off = reverse("portal:two_factor_turn_off")
+    for _ in range(3):
+        client.post(turn_off, {"password": "a guess", "code": "000000"})
+    for _ in range(2):
+        client.post(reverse("portal:two_factor_recovery_codes"), {"code": "000000"})
+    clock.shift(30)
+    page = client.post(turn_off, {"password": PASSWORD, "code": code_for(key)})
+    assert "Too many wrong passwords or codes. Try again in 1 minute." in page.text
+    assert has_two_factor(tree.dist_a_member)
+    reasons = AuditEntry.objects.filter(action="user.sign_in_failed").values_list(
+        "changes__reason", flat=True
+    )
+    assert sorted(set(reasons)) == [
+        "wrong password or code (turning off two-factor)",
+        "wrong two-factor code (new recovery codes)",
+    ]

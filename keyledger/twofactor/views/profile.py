@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import segno
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -13,8 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from keyledger.audit.actor import Actor
+from keyledger.audit.actor import Actor, client_ip
 from keyledger.portal.forms.errors import add_action_errors
+from keyledger.security import throttle
+from keyledger.security.actions import record_failed_sign_in
 from keyledger.twofactor import actions
 from keyledger.twofactor.devices import has_two_factor
 from keyledger.twofactor.forms import ConfirmCodeForm, DisableForm
@@ -32,6 +35,22 @@ def _qr_svg(uri: str) -> str:
         scale=4, border=2, dark="#000", light="#fff", title="QR code of the secret", svgclass="qr-code"
     )
     return mark_safe(svg)
+
+
+def _not_paused(request: HttpRequest, form: forms.Form) -> bool:
+    """Guesses from a session left open count like sign-in guesses: new recovery codes or
+    turning it off would hand a second factor to whoever guessed right."""
+    verdict = throttle.check(email=request.user.email, ip=client_ip(request))
+    if not verdict.allowed:
+        minutes = verdict.wait_minutes
+        plural = "s" if minutes != 1 else ""
+        form.add_error(None, f"Too many wrong passwords or codes. Try again in {minutes} minute{plural}.")
+    return verdict.allowed
+
+
+def _count_failure(request: HttpRequest, exc: ValidationError, reason: str) -> None:
+    if hasattr(exc, "error_dict") and {"password", "code"} & set(exc.error_dict):
+        record_failed_sign_in(email=request.user.email, actor=Actor.from_request(request), reason=reason)
 
 
 def _show_codes(request: HttpRequest, codes: list[str]) -> HttpResponse:
@@ -88,13 +107,14 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     user = request.user
     form = ConfirmCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        if form.is_valid():
+        if form.is_valid() and _not_paused(request, form):
             try:
                 codes = actions.regenerate_recovery_codes(
                     user=user, code=form.cleaned_data["code"], actor=Actor.from_request(request)
                 )
             except ValidationError as exc:
                 add_action_errors(form, exc)
+                _count_failure(request, exc, "wrong two-factor code (new recovery codes)")
             else:
                 messages.success(request, "New recovery codes are ready; the old ones no longer work.")
                 return _show_codes(request, codes)
@@ -115,11 +135,12 @@ def turn_off(request: HttpRequest) -> HttpResponse:
     if not has_two_factor(user):
         return redirect("portal:profile")
     form = DisableForm(request.POST if request.method == "POST" else None)
-    if form.is_valid():
+    if form.is_valid() and _not_paused(request, form):
         try:
             actions.disable(user=user, actor=Actor.from_request(request), **form.cleaned_data)
         except ValidationError as exc:
             add_action_errors(form, exc)
+            _count_failure(request, exc, "wrong password or code (turning off two-factor)")
         else:
             request.session.pop(VERIFIED_SESSION_KEY, None)
             messages.success(request, "Two-factor authentication is off.")
