@@ -163,3 +163,11 @@ def test_done_when_a_distributor_requires_it_and_an_msp_user_enrols_and_signs_in
     response = client.post(response["Location"], {"code": code_for(key)})
     assert response["Location"] == reverse("portal:home") and SESSION_KEY in client.session
     assert client.get(reverse("portal:profile")).status_code == 200
+
+
+def test_who_set_a_requirement_from_above_is_named_by_organisation(tree, client_for):
+    url = security(tree.msp_a1)
+    client_for(tree.dist_a_admin).post(url, {"scope": "own", "applies_from": "2027-01-01"})
+    assert f"(set by {tree.dist_a_admin.email})" in client_for(tree.dist_a_admin).get(url).text
+    page = client_for(tree.msp_a1_admin).get(url).text
+    assert "(set by Northwind Distribution)" in page and tree.dist_a_admin.email not in page

@@ -13,6 +13,7 @@ from django.utils import dateformat
 
 from keyledger.access import get_organisation_for_user, get_user_for_user, require
 from keyledger.audit.actor import Actor
+from keyledger.audit.naming import actor_name
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
@@ -28,8 +29,18 @@ SCOPE_TITLES = {
 }
 
 
-def _sections(org: Organisation, posted: RequirementForm | None) -> list[dict]:
-    rules = {r.scope: r for r in TwoFactorRequirement.objects.filter(organisation=org)}
+def _set_by(rule: TwoFactorRequirement | None, viewer: Organisation) -> str:
+    if rule is None or rule.set_by is None:
+        return ""
+    # Someone above the viewer is named by their organisation only (keyledger.audit.naming).
+    return actor_name(actor_user=rule.set_by, label=rule.set_by.email, viewer=viewer)
+
+
+def _sections(org: Organisation, posted: RequirementForm | None, viewer: Organisation) -> list[dict]:
+    rules = {
+        r.scope: r
+        for r in TwoFactorRequirement.objects.filter(organisation=org).select_related("set_by__organisation")
+    }
     sections = []
     for scope in scopes_settable_by(org):
         rule = rules.get(scope)
@@ -43,6 +54,7 @@ def _sections(org: Organisation, posted: RequirementForm | None) -> list[dict]:
                 "scope": scope,
                 "title": SCOPE_TITLES[scope].format(name=org.name),
                 "rule": rule,
+                "set_by": _set_by(rule, viewer),
                 "form": form,
             }
         )
@@ -84,7 +96,7 @@ def organisation_security(request: HttpRequest, organisation_id: int) -> HttpRes
             messages.error(request, f"{org.name} cannot require this; nothing was changed.")
     context = {
         "org": org,
-        "sections": _sections(org, posted),
+        "sections": _sections(org, posted, request.user.organisation),
         "from_above": [r for r in requirements_reaching(org) if r.organisation_id != org.pk],
     }
     return render(request, "portal/twofactor/security.html", context)
