@@ -16,10 +16,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 from pydantic import ValidationError as PydanticValidationError
 
 from keyledger.api import ratelimit, signing
+from keyledger.api.schemas.common import MAX_INT
 from keyledger.audit.actor import Actor, Channel, client_ip
 from keyledger.keys import keyformat
 from keyledger.keys.call_home import Outcome, Refusal, Report, call_home
@@ -39,6 +40,13 @@ _SYMBOL = (
     "[" + "".join(sorted(set(keyformat.ALPHABET + "OIL") | set((keyformat.ALPHABET + "OIL").lower()))) + "]"
 )
 KEY_PATTERN = f"^{_SEPARATORS}({_SYMBOL}{_SEPARATORS}){{{keyformat.LENGTH}}}$"
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON does not tell 3 from 3.0, nor does the document's "integer": both are a count.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 class MachineIn(BaseModel):
@@ -71,7 +79,7 @@ class CallHomeIn(BaseModel):
     os: Annotated[StrictStr, Field(max_length=200), NoNul] = ""
     nonce: Annotated[StrictStr, Field(min_length=1, max_length=200, description="Echoed in the answer.")]
     jobs_in_use: Annotated[
-        dict[str, Annotated[StrictInt, Field(ge=0)]],
+        dict[str, Annotated[StrictInt, Field(ge=0, le=MAX_INT), BeforeValidator(_whole_number)]],
         Field(description="For imagemanager: job licenses in use, never more than the key holds."),
     ] = {}
 

@@ -135,3 +135,14 @@ def test_every_method_but_post_is_a_signed_405_allowing_post(db, client, method)
         assert response.json() == {"error": "bad_request", "detail": "Call home with POST."}
     else:
         assert response["Keyledger-Signature"].startswith("ed25519=")
+
+
+def test_a_job_count_written_as_a_whole_float_is_that_count(tree, client):
+    # JSON (and the document's "integer") does not tell 2 from 2.0.
+    (key,) = source(account=tree.account_a1, code="imagemanager", fields={"shadowstream": 2, "headstart": 1})
+    assert post(client, body_for(key, jobs_in_use={"shadowstream": 2.0})).status_code == 200
+    assert reload(key).jobs_in_use == {"shadowstream": 2}
+    for count in [1.5, 2**63, 1e300]:
+        response = post(client, body_for(key, jobs_in_use={"shadowstream": count}))
+        assert response.status_code == 400, count
+        assert response.json()["field"] == "jobs_in_use.shadowstream"

@@ -51,15 +51,20 @@ CONFIG = {
 DATA_RULES: dict[str, dict[str, str]] = {
     # 400 invalid_key_format (check): a key's last symbol is a checksum of the others.
     "POST /api/v1/call-home": {"key": "the check symbol of a product key"},
-    "POST /api/v1/keys": {"account_id": "account_id or site_id: one of two fields is required"},
-    "POST /api/v1/keys/{key_id}/move": {"account_id": "account_id or site_id: one of two fields is required"},
+    "POST /api/v1/keys": {"product": "a product code of the catalog, which is data"},
     "POST /api/v1/organisations/{msp_id}/portal-access": {"email": "needed when the MSP has no users yet"},
+    "POST /api/v1/price-lists": {
+        "customer_id": "an organisation directly below the caller's, without a list in that currency",
+    },
     "POST /api/v1/price-lists/{price_list_id}/prices": {
         "product": "a product code of the catalog, which is data",
         "month": "a month not yet final for the customer, without a price of the item from it",
     },
     "GET /api/v1/reports/activation": {"product": "product codes of the catalog, which is data"},
-    "GET /api/v1/reports/billing": {"prices": "whose prices the caller may see (an MSP: msp only)"},
+    "GET /api/v1/reports/billing": {
+        "prices": "whose prices the caller may see (an MSP: msp only)",
+        "month": "from the first year of billing up to the running month, which the clock decides",
+    },
 }
 
 
@@ -93,6 +98,7 @@ def _known_ids(tree: Any, world: Any) -> dict[str, list[int]]:
         "site_id": [tree.site_a1.pk, tree.site_a2.pk, tree.site_b1.pk],
         "key_id": [k.pk for k in vars(world).values()],
         "user_id": [u.pk for u in tree.users()],
+        "customer_id": [o.pk for o in organisations],
     }
 
 
@@ -129,6 +135,10 @@ def _fuzz(operation: Any, token: str, known: dict[str, list[int]], figures: Figu
             for name in case.path_parameters or {}:
                 if name in known:
                     case.path_parameters[name] = known[name][pick % len(known[name])]
+            if isinstance(case.body, dict):
+                for name, value in case.body.items():
+                    if name in known and isinstance(value, int):
+                        case.body[name] = known[name][pick % len(known[name])]
         figures.cases += 1
         with transaction.atomic():
             headers = {"Authorization": f"Bearer {token}"}

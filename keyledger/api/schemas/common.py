@@ -81,6 +81,14 @@ Offset = Annotated[int, Field(ge=0, le=MAX_INT)]
 PathId = Annotated[int, Path(ge=1, le=MAX_INT)]
 
 
+def one_of_required(*names: str) -> dict[str, Any]:
+    """The document's statement that a body needs at least one of these fields, not null
+    (a rule across fields, which the action enforces naming the first field)."""
+    return {
+        "anyOf": [{"required": [name], "properties": {name: {"not": {"type": "null"}}}} for name in names]
+    }
+
+
 class BodyIn(Schema):
     """A request body: a JSON object. Anything else ("x", [null, null]) is refused as a whole,
     rather than read as an object without fields."""

@@ -3,9 +3,9 @@ from typing import Any
 
 from django.utils import timezone
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
-from keyledger.api.schemas.common import BodyIn, Id, LongText, no_nul
+from keyledger.api.schemas.common import BodyIn, Id, LongText, no_nul, one_of_required
 from keyledger.audit.naming import actor_name
 from keyledger.keys.models import KeyEvent, ProductKey
 
@@ -126,6 +126,8 @@ class KeyFilter(Schema):
 class SourceKeysIn(BodyIn):
     """Add Key(s). Send `Idempotency-Key` to make a retry return the same keys."""
 
+    model_config = ConfigDict(json_schema_extra=one_of_required("account_id", "site_id"))
+
     product: LongText = Field(description="A product code from GET /products")
     quantity: int = Field(1, description="1 to the product's max_quantity (GRE: always 1)")
     account_id: Id | None = Field(None, description="Required unless site_id is given")
@@ -150,6 +152,8 @@ class SourcedKeysOut(Schema):
 
 class MoveKeyIn(BodyIn):
     """Another account or site of the same MSP. A site_id alone moves to that site's account."""
+
+    model_config = ConfigDict(json_schema_extra=one_of_required("account_id", "site_id"))
 
     account_id: Id | None = None
     site_id: Id | None = None

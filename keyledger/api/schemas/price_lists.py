@@ -6,6 +6,7 @@ from ninja import Schema
 from pydantic import Field, StringConstraints
 
 from keyledger.api.schemas.common import BodyIn, Id, NoNul, Stated
+from keyledger.billing import money
 from keyledger.billing.models import PriceList
 from keyledger.billing.months import Month
 
@@ -40,7 +41,8 @@ def _price(value: str) -> str:
 
 
 MonthText = Annotated[str, Stated(_month, pattern=MONTH_PATTERN)]
-Currency = Annotated[str, Stated(_currency, pattern=CURRENCY_PATTERN)]
+# The codes keyledger.billing.money accepts (legal tender today), stated as the document's enum.
+Currency = Annotated[str, Stated(_currency, pattern=CURRENCY_PATTERN, enum=sorted(money.currencies()))]
 PriceText = Annotated[str, StringConstraints(max_length=40), Stated(_price, pattern=PRICE_PATTERN)]
 Code = Annotated[str, StringConstraints(max_length=32), NoNul]
 

@@ -7,6 +7,7 @@ from pydantic import Field, StringConstraints
 
 from keyledger.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from keyledger.api.schemas.common import Id, Offset, Stated
+from keyledger.api.schemas.price_lists import MONTH_PATTERN
 from keyledger.reports import activation, billing_detail, soon
 from keyledger.reports.sorting import Column
 
@@ -49,8 +50,8 @@ class ActivationQuery(ReportQuery):
 
 class BillingQuery(ReportQuery):
     sort: BillingSort | None = Field(None, description=SORT_HELP)
-    month: str | None = Field(
-        None, max_length=32, description="YYYY-MM, up to the running month; default: the running month"
+    month: Annotated[str, StringConstraints(max_length=32), Stated(str, pattern=MONTH_PATTERN)] | None = (
+        Field(None, description="YYYY-MM, up to the running month; default: the running month")
     )
     prices: Literal["msp", "own", "sale"] | None = Field(
         None,
