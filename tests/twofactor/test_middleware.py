@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from keyledger.organisations.models import TermsVersion
 from keyledger.twofactor.middleware import VERIFIED_SESSION_KEY
 from keyledger.twofactor.models import Scope
 from tests.twofactor.helpers import enrol, require
@@ -77,3 +78,14 @@ def test_the_django_admin_sign_in_leads_to_the_portals(client):
     response = client.get(reverse("admin:login") + "?next=/admin/keys/")
     assert response.status_code == 302
     assert response["Location"] == reverse("portal:login") + "?next=%2Fadmin%2Fkeys%2F"
+
+
+def test_new_terms_come_first_then_setting_it_up_without_a_loop(tree, client_for):
+    TermsVersion.objects.create(version=2, text="New terms.")
+    require(tree.msp_a1, on=DAY)
+    with time_machine.travel(AFTER, tick=False):
+        client = client_for(tree.msp_a1_member)
+        to_terms = client.get(reverse("portal:home"))
+        assert to_terms["Location"].startswith(reverse("portal:accept_terms"))
+        assert client.get(to_terms["Location"]).status_code == 200
+        assert client.get(SET_UP)["Location"].startswith(reverse("portal:accept_terms"))
