@@ -25,10 +25,11 @@ demo: venv
 	$(DEMO_ENV) $(BIN)/keyledger demo
 	@echo "The background worker runs beside the portal: silent keys turn Critical, alert emails print here."
 	@$(DEMO_ENV) $(BIN)/keyledger worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT; \
-	  $(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
+	  $(DEMO_ENV) $(BIN)/keyledger runserver 127.0.0.1:$(PORT)
 
+# The development server on the demo's settings (the production server: `keyledger serve`).
 serve: venv
-	$(DEMO_ENV) $(BIN)/keyledger serve 127.0.0.1:$(PORT)
+	$(DEMO_ENV) $(BIN)/keyledger runserver 127.0.0.1:$(PORT)
 
 # pytest exits 5 when it collected no tests: a broken suite, not a passing one.
 test: venv

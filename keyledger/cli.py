@@ -1,7 +1,8 @@
 """The `keyledger` command: Django's management commands under Keyledger's name.
 
-`keyledger serve` runs the development server (Django's runserver); `keyledger help`
-lists Keyledger's own commands first, then Django's.
+`keyledger serve` runs the production server (granian, keyledger/ops); `keyledger runserver`
+(or its alias `keyledger devserver`) the development server. `keyledger help` lists
+Keyledger's own commands first, then Django's.
 """
 
 import os
@@ -9,8 +10,10 @@ import secrets
 import sys
 import textwrap
 
-ALIASES = {"serve": "runserver"}
-ALIAS_HELP = {"serve": "Run the web portal (Django's runserver; e.g. `keyledger serve 127.0.0.1:8000`)."}
+ALIASES = {"devserver": "runserver"}
+ALIAS_HELP = {
+    "devserver": "Run the development server (Django's runserver; e.g. `keyledger devserver 127.0.0.1:8000`)."
+}
 _HELP_WORDS = {"help", "--help", "-h"}
 # Commands that only read the code (they serve nothing, sign nothing, keep no session):
 # without SECRET_KEY they run with a random one that dies with the process, so a checkout

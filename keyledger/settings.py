@@ -61,9 +61,12 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "keyledger.twofactor",
+    "keyledger.ops",
 ]
 
 MIDDLEWARE = [
+    # First: health probes and /metrics skip the rest; every other request is logged and timed.
+    "keyledger.ops.middleware.OpsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,6 +128,13 @@ def _database() -> dict:
             # ISO dates: the report CSV files read times as the server's own text.
             options = config.setdefault("OPTIONS", {})
             options["options"] = f"{options.get('options', '')} -c jit=off -c DateStyle=ISO".strip()
+            # A pool per process (psycopg_pool), shared by its threads: the process never holds
+            # more than this many connections. `keyledger serve` sets it from its options.
+            pool_size = env_int("DATABASE_POOL_SIZE", 0, minimum=0)
+            if pool_size:
+                timeout = env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1)
+                options["pool"] = {"min_size": 1, "max_size": pool_size, "timeout": timeout}
+                config["CONN_MAX_AGE"] = 0  # the pool keeps the connections instead
         config["CONN_HEALTH_CHECKS"] = True
         return config
     DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -278,10 +288,22 @@ SESSION_COOKIE_AGE = (KEYLEDGER_SESSION_MAX_DAYS + 1) * 86400
 # Sessions are kept with their user, address and browser: the profile lists them.
 SESSION_ENGINE = "keyledger.security.session_store"
 
+# Operations (keyledger/ops): /metrics answers only with `Authorization: Bearer <this token>`
+# (unset: /metrics is not served); one JSON line a request on standard output.
+KEYLEDGER_METRICS_TOKEN = env_str("KEYLEDGER_METRICS_TOKEN") or ""
+KEYLEDGER_REQUEST_LOG = env_bool("KEYLEDGER_REQUEST_LOG", True)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"json": {"()": "keyledger.ops.logs.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "json_stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL") or "INFO"},
-    "loggers": {"django.server": {"level": "WARNING" if not DEBUG else "INFO"}},
+    "loggers": {
+        "django.server": {"level": "WARNING" if not DEBUG else "INFO"},
+        "keyledger.request": {"handlers": ["json_stdout"], "level": "INFO", "propagate": False},
+    },
 }

@@ -30,15 +30,23 @@ def test_help_lists_keyledgers_own_commands_first(tmp_path, words):
     assert out.startswith("Keyledger commands:")
     ours = out[: out.index("Django's own commands follow.")]
     assert "    demo " in ours
-    assert "    serve " in ours and "runserver" in ours
+    assert "    serve " in ours and "granian" in ours
+    assert "    devserver " in ours and "runserver" in ours
     assert "    migrate " not in ours
     assert out.index("[django]") > out.index("Django's own commands follow.")
 
 
-def test_help_on_serve_is_the_help_of_runserver(tmp_path):
-    result = keyledger("help", "serve", data_dir=tmp_path)
+def test_help_on_devserver_is_the_help_of_runserver(tmp_path):
+    result = keyledger("help", "devserver", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "addrport" in result.stdout
+
+
+def test_help_on_serve_lists_the_production_servers_options(tmp_path):
+    result = keyledger("serve", "--help", data_dir=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for option in ("--processes", "--threads", "--pool-size", "--grace", "ADDRESS:PORT"):
+        assert option in result.stdout
 
 
 def test_demo_on_a_fresh_database_then_again_then_refused_on_other_data(tmp_path):

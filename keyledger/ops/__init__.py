@@ -1,0 +1,1 @@
+"""Running Keyledger in production: the server command, health probes, metrics and request logs."""

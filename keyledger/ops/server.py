@@ -1,0 +1,132 @@
+"""What `keyledger serve` starts: granian over Keyledger's WSGI application, with processes,
+threads and database connections that fit together (see the serve command)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+
+@dataclass(frozen=True)
+class Plan:
+    host: str
+    port: int
+    processes: int
+    threads: int
+    pool_size: int  # PostgreSQL connections per process; 0 on SQLite
+    grace_seconds: int
+    static_root: Path | None  # served by granian itself when collected
+
+    @property
+    def connections(self) -> int:
+        return self.processes * self.pool_size
+
+
+def is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def parse_address(address: str) -> tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep:
+        host, port = "127.0.0.1", address
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ImproperlyConfigured(f"Not an ADDRESS:PORT to listen on: {address!r}")
+    return host, int(port)
+
+
+def check_plan(plan: Plan) -> None:
+    """Refuse a shape that cannot work, before any process starts."""
+    if plan.processes > 1 and "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        raise ImproperlyConfigured(
+            f"{plan.processes} processes need a shared cache for the rate limits and the sign-in "
+            "throttle: set REDIS_URL, or serve with --processes 1."
+        )
+    if not is_postgresql():
+        return
+    if plan.pool_size < 1:
+        raise ImproperlyConfigured("--pool-size must be at least 1 on PostgreSQL.")
+    free = free_connections()
+    if free is not None and plan.connections > free:
+        raise ImproperlyConfigured(
+            f"{plan.processes} processes x {plan.pool_size} pooled connections = {plan.connections} "
+            f"connections, but PostgreSQL has {free} free (max_connections less the reserved ones "
+            "and those in use). Lower --processes or --pool-size (threads then wait for a pooled "
+            "connection), raise max_connections, or put pgbouncer in front."
+        )
+
+
+def free_connections() -> int | None:
+    """Connections PostgreSQL can still open for ordinary roles, or None if it will not say."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('max_connections')::int"
+            " - current_setting('superuser_reserved_connections')::int"
+            " - coalesce(nullif(current_setting('reserved_connections', true), ''), '0')::int"
+            " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
+        )
+        (free,) = cursor.fetchone()
+    connection.close()  # this process is about to be replaced: no connection left open
+    return int(free) + 1  # this check's own connection, now closed
+
+
+def environment(plan: Plan) -> dict[str, str]:
+    env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = os.environ.get("DJANGO_SETTINGS_MODULE", "keyledger.settings")
+    if plan.pool_size:
+        env["DATABASE_POOL_SIZE"] = str(plan.pool_size)
+    if not env.get("PROMETHEUS_MULTIPROC_DIR"):
+        # The processes' metrics files, one set per serve: a restart starts counting afresh.
+        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="keyledger-metrics-")
+    else:
+        directory = Path(env["PROMETHEUS_MULTIPROC_DIR"])
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+    return env
+
+
+def granian_command(plan: Plan) -> list[str]:
+    command = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        plan.host,
+        "--port",
+        str(plan.port),
+        "--workers",
+        str(plan.processes),
+        "--blocking-threads",
+        str(plan.threads),
+        # Requests beyond the threads wait in granian's queue, not in Python.
+        "--backpressure",
+        str(plan.threads),
+        "--workers-kill-timeout",
+        str(plan.grace_seconds),
+        "--respawn-failed-workers",
+        "--no-ws",
+        "--log-level",
+        "warning",
+    ]
+    if plan.static_root is not None:
+        command += [
+            "--static-path-route",
+            "/" + settings.STATIC_URL.strip("/"),
+            "--static-path-mount",
+            str(plan.static_root),
+            # Collected files carry their content's hash in their names: cached for a year.
+            "--static-path-expires",
+            str(365 * 86400),
+        ]
+    return [*command, "keyledger.wsgi:application"]
