@@ -4,6 +4,7 @@ no longer runs licensed, so it is not billed on). Safe to run in several workers
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -27,23 +28,33 @@ class SweepResult:
         return len(self.turned_critical) + len(self.lease_expired)
 
 
-def _drain(transition: states.Transition, *, actor: Actor, now: datetime, batch: int) -> list[ProductKey]:
+def _drain(
+    transition: states.Transition,
+    *,
+    actor: Actor,
+    now: datetime,
+    batch: int,
+    stop: Callable[[], bool],
+) -> list[ProductKey]:
     # One transaction per batch: locks are held briefly and a crash loses at most one batch.
     claimed: list[ProductKey] = []
     while True:
         with transaction.atomic():
             keys = states.sweep(transition, actor=actor, now=now, limit=batch)
         claimed += keys
-        if len(keys) < batch:
+        # A stop asked for (the worker's SIGTERM) is taken between batches, never inside one.
+        if len(keys) < batch or stop():
             return claimed
 
 
-def sweep(*, now: datetime | None = None, batch: int = BATCH) -> SweepResult:
+def sweep(
+    *, now: datetime | None = None, batch: int = BATCH, stop: Callable[[], bool] = lambda: False
+) -> SweepResult:
+    """`stop`: asked after each batch; when true, the sweep ends there (the rest waits for the next)."""
     now = now or timezone.now()
     actor = Actor.system(Channel.WORKER)
-    result = SweepResult(
-        turned_critical=_drain(states.TURN_CRITICAL, actor=actor, now=now, batch=batch),
-        lease_expired=_drain(states.LEASE_EXPIRED, actor=actor, now=now, batch=batch),
-    )
+    critical = _drain(states.TURN_CRITICAL, actor=actor, now=now, batch=batch, stop=stop)
+    expired = [] if stop() else _drain(states.LEASE_EXPIRED, actor=actor, now=now, batch=batch, stop=stop)
+    result = SweepResult(turned_critical=critical, lease_expired=expired)
     alerts.send_critical_alerts(result.turned_critical)
     return result

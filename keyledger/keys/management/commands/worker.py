@@ -8,6 +8,7 @@ from django.db import DatabaseError, close_old_connections
 
 from keyledger.billing.statements import schedule
 from keyledger.keys.sweeper import BATCH, sweep
+from keyledger.ops import metrics
 
 log = logging.getLogger("keyledger.worker")
 
@@ -29,12 +30,13 @@ class Command(BaseCommand):
             "--batch", type=int, default=BATCH, help=f"Keys per transaction (default: {BATCH})."
         )
 
+    stopping = False
+
     def handle(self, *args, once: bool, interval: float, batch: int, **options) -> None:
         if once:
             self._sweep(batch, quiet=False)
             self._bill(quiet=False)
             return
-        self.stopping = False
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while not self.stopping:
@@ -44,9 +46,12 @@ class Command(BaseCommand):
                     # A lost connection or a busy database is passing: each batch commits on
                     # its own, so the next sweep picks up where this one stopped.
                     log.exception("The sweep failed; trying again after the interval.")
+                if self.stopping:
+                    break
                 try:
                     self._bill(quiet=True)
                 except DatabaseError:
+                    metrics.record_billing_run(finalised=0, failed=True)
                     # Each statement is closed or made final in its own transaction: the
                     # next loop takes up what this one left.
                     log.exception("The billing step failed; trying again after the interval.")
@@ -61,7 +66,8 @@ class Command(BaseCommand):
         log.info("Worker stopped.")
 
     def _sweep(self, batch: int, *, quiet: bool) -> None:
-        result = sweep(batch=batch)
+        result = sweep(batch=batch, stop=lambda: self.stopping)
+        metrics.record_sweep(len(result.turned_critical), len(result.lease_expired))
         if quiet and not (result.turned_critical or result.lease_expired):
             return  # a sweep a minute: only the ones that changed something are worth a line
         self.stdout.write(
@@ -71,6 +77,7 @@ class Command(BaseCommand):
 
     def _bill(self, *, quiet: bool) -> None:
         result = schedule.run()
+        metrics.record_billing_run(finalised=len(result.finalised))
         if quiet and not result.changed:
             return
         closed = ", ".join(f"{c.month} ({c.drafts} draft(s))" for c in result.closed) or "none"
