@@ -52,5 +52,11 @@ bench: venv
 bench-billing: venv
 	$(BIN)/python -m bench.billing $(BENCH_ARGS)
 
+# Call home through the production server and wrk (apt-get install wrk), on PostgreSQL when
+# DATABASE_URL names one, then on SQLite; e.g. BENCH_ARGS="--keys 20000 --only sqlite".
+.PHONY: bench-server
+bench-server: venv
+	$(BIN)/python -m bench.server $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .ruff_cache

@@ -28,16 +28,19 @@ def test_the_bench_measures_every_path(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "Keyledger bench on sqlite: 12 keys, 30 calls per measure"
+    assert lines[0] == (
+        "Keyledger bench on sqlite, in-process (no server; `make bench-server` runs one): "
+        "12 keys, 30 calls per measure"
+    )
     table, ratios = lines[2:6], lines[6:]
-    rows = {line[:32].strip(): line[32:].split() for line in table}
+    rows = {line[:46].strip(): line[46:].split() for line in table}
     assert set(rows) == {
         "first call home (activation)",
         "call home, service in-process",
-        "call home, whole HTTP request",
+        "call home, in-process (Django's test client)",
         "sweep: keys turned Critical",
     }
-    assert rows["call home, whole HTTP request"][0] == "30"
+    assert rows["call home, in-process (Django's test client)"][0] == "30"
     assert rows["sweep: keys turned Critical"][0] == "12"
     assert all(float(cells[1]) > 0 for cells in rows.values())
     # The ratios are the table's own throughputs divided, not numbers from elsewhere.
@@ -45,7 +48,7 @@ def test_the_bench_measures_every_path(tmp_path):
     steady = rate["call home, service in-process"]
     assert ratios[0] == "Ratios of the measures above (this run, this machine):"
     expected = {
-        "whole HTTP request / service in-process": steady / rate["call home, whole HTTP request"],
+        "test client / service in-process": steady / rate["call home, in-process (Django's test client)"],
         "first call home / steady call home": steady / rate["first call home (activation)"],
         "sweep / steady call home": rate["sweep: keys turned Critical"] / steady,
     }
