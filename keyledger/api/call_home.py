@@ -20,7 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, S
 from pydantic import ValidationError as PydanticValidationError
 
 from keyledger.api import ratelimit, signing
-from keyledger.api.schemas.common import MAX_INT
+from keyledger.api.schemas.common import KEY_PATTERN, MAX_INT
 from keyledger.audit.actor import Actor, Channel, client_ip
 from keyledger.keys import keyformat
 from keyledger.keys.call_home import Outcome, Refusal, Report, call_home
@@ -32,14 +32,6 @@ NoNul = Field(pattern=r"^[^\x00]*$")
 Text = Annotated[StrictStr, Field(min_length=1, max_length=200), NoNul]
 # A report is a few hundred bytes; anything far larger is refused before it is parsed.
 MAX_BODY_BYTES = 64 * 1024
-# What keyformat.normalise reads as a key, for the document: 25 symbols of the alphabet, either
-# case, O, I and L read as 0, 1 and 1, dashes and blanks anywhere. The last symbol is a check
-# that no pattern states; a key that fails it is refused as invalid_key_format (check).
-_SEPARATORS = "[-\\t ]*"
-_SYMBOL = (
-    "[" + "".join(sorted(set(keyformat.ALPHABET + "OIL") | set((keyformat.ALPHABET + "OIL").lower()))) + "]"
-)
-KEY_PATTERN = f"^{_SEPARATORS}({_SYMBOL}{_SEPARATORS}){{{keyformat.LENGTH}}}$"
 
 
 def _whole_number(value: Any) -> Any:
@@ -67,8 +59,8 @@ class CallHomeIn(BaseModel):
         Field(
             examples=["ABCDE-FGHJK-MNPQR-STVWX-YZ012"],
             description="As printed; lower case, spaces and missing dashes are accepted.",
-            # Stated, not enforced here: keyformat.normalise refuses with the protocol's own
-            # answer (invalid_key_format with length, symbol or check).
+            # Stated (keyledger.api.schemas.common), not enforced here: keyformat.normalise
+            # refuses with the protocol's own answer (invalid_key_format: length, symbol or check).
             json_schema_extra={"pattern": KEY_PATTERN},
         ),
     ]
@@ -223,11 +215,10 @@ def _bad_request(exc: PydanticValidationError, nonce: Any) -> HttpResponse:
 
 
 def _answer(outcome: Outcome, nonce: str) -> HttpResponse:
-    key = outcome.key
-    lease = key.lease_expires_at if outcome.active else None
+    lease = outcome.lease_expires_at
     return signed(
         {
-            "key": key.key,
+            "key": outcome.key,
             "status": "active" if outcome.active else "deactivated",
             "lease_expires_at": _timestamp(lease) if lease else None,
             "next_call_home_after": settings.KEYLEDGER_CALL_HOME_INTERVAL_SECONDS,
