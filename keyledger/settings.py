@@ -297,6 +297,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "keyledger.ops.logs.JsonFormatter"}},
+    "filters": {"withhold_paths": {"()": "keyledger.ops.logs.WithholdPaths"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler"},
         "json_stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "json"},
@@ -305,5 +306,6 @@ LOGGING = {
     "loggers": {
         "django.server": {"level": "WARNING" if not DEBUG else "INFO"},
         "keyledger.request": {"handlers": ["json_stdout"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["withhold_paths"]},
     },
 }

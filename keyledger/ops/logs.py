@@ -22,3 +22,15 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str, separators=(",", ":"))
+
+
+class WithholdPaths(logging.Filter):
+    """Django logs a refused or failed request with its path ("Not Found: /invitations/<token>/"):
+    paths carry invitation and reset tokens, so the path gives way to the route's name."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if request is not None and isinstance(record.args, tuple) and len(record.args) == 2:
+            match = getattr(request, "resolver_match", None)
+            record.args = (record.args[0], f"route {match.view_name}" if match else "an unmatched path")
+        return True

@@ -74,7 +74,8 @@ def free_connections() -> int | None:
             " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend')"
         )
         (free,) = cursor.fetchone()
-    connection.close()  # this process is about to be replaced: no connection left open
+    if not connection.in_atomic_block:
+        connection.close()  # this process is about to be replaced: no connection left open
     return int(free) + 1  # this check's own connection, now closed
 
 
