@@ -88,10 +88,9 @@ def environment(plan: Plan) -> dict[str, str]:
         # The processes' metrics files, one set per serve: a restart starts counting afresh.
         env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="keyledger-metrics-")
     else:
-        directory = Path(env["PROMETHEUS_MULTIPROC_DIR"])
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob("*.db"):
-            stale.unlink()
+        # A directory the operator chose may be shared with workers and other servers of this
+        # machine: it is theirs to empty at boot (prometheus_client's rule), not each server's.
+        Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     return env
 
 
