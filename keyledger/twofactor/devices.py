@@ -3,6 +3,9 @@ authenticator app) and one static device holding the unused recovery codes."""
 
 from __future__ import annotations
 
+from base64 import b32encode
+from urllib.parse import quote, urlencode
+
 from django.db.models import Exists, OuterRef, QuerySet
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -12,6 +15,7 @@ from keyledger.organisations.models import User
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
+ISSUER = "Keyledger"
 
 
 def authenticator(user: User) -> TOTPDevice | None:
@@ -44,3 +48,12 @@ def new_recovery_codes() -> list[str]:
 
 def recovery_device(user: User) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, name=RECOVERY_NAME).order_by("pk").first()
+
+
+def otpauth_uri(email: str, key: str) -> str:
+    """What the QR code holds (Google's Key URI format): the app lists it as "Keyledger" with
+    the email, and its codes are django-otp's defaults (SHA-1, 6 digits, 30 seconds)."""
+    secret = b32encode(bytes.fromhex(key)).decode().rstrip("=")
+    label = quote(f"{ISSUER}:{email}", safe=":@")
+    params = urlencode({"secret": secret, "issuer": ISSUER, "algorithm": "SHA1", "digits": 6, "period": 30})
+    return f"otpauth://totp/{label}?{params}"

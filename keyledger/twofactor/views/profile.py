@@ -12,21 +12,19 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from keyledger.audit.actor import Actor, client_ip
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.security import throttle
 from keyledger.security.actions import record_failed_sign_in
 from keyledger.twofactor import actions
-from keyledger.twofactor.devices import has_two_factor
+from keyledger.twofactor.devices import has_two_factor, otpauth_uri
 from keyledger.twofactor.forms import ConfirmCodeForm, DisableForm
 from keyledger.twofactor.middleware import VERIFIED_SESSION_KEY
 from keyledger.twofactor.policy import required_for
 
 SETUP_KEY = "two_factor_setup_key"
 NEW_CODES_KEY = "two_factor_new_codes"
-ISSUER = "Keyledger"
 
 
 def _qr_svg(uri: str) -> str:
@@ -89,7 +87,7 @@ def set_up(request: HttpRequest) -> HttpResponse:
                 request, "Two-factor authentication is on. Your other sessions, if any, are signed out."
             )
             return _show_codes(request, codes)
-    uri = TOTPDevice(user=user, key=key).config_url
+    uri = otpauth_uri(user.email, key)
     context = {
         "form": form,
         "qr_svg": _qr_svg(uri),
