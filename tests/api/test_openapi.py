@@ -132,7 +132,7 @@ def test_the_document_states_the_product_key_pattern(db):
 @given(st.text(alphabet="0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcz- \t!", max_size=40))
 def test_the_key_pattern_says_what_call_home_reads_as_a_key(text):
     """A text the pattern allows is refused, if at all, only for its check symbol."""
-    from keyledger.api.call_home import KEY_PATTERN
+    from keyledger.api.schemas.common import KEY_PATTERN
 
     try:
         keyformat.normalise(text)
@@ -148,3 +148,11 @@ def test_the_report_sorts_are_stated(db):
     sort = _string(next(p for p in parameters if p["name"] == "sort")["schema"])
     assert re.fullmatch(sort["pattern"], "-activated")
     assert not re.fullmatch(sort["pattern"], "nonsense")
+
+
+def test_the_report_date_pattern_takes_the_years_the_reports_take():
+    from keyledger.api.schemas.reports import DATE_PATTERN
+    from keyledger.reports.inputs import FIRST_YEAR, LAST_YEAR
+
+    for year in range(1000, 10000):
+        assert bool(re.fullmatch(DATE_PATTERN, f"{year}-01-31")) == (FIRST_YEAR <= year <= LAST_YEAR), year

@@ -11,6 +11,8 @@ from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringCo
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
 
+from keyledger.keys import keyformat
+
 # The largest integer a database id or offset holds (a signed 64-bit integer); above it,
 # SQLite refuses the query outright ("datatype mismatch").
 MAX_INT = 2**63 - 1
@@ -75,6 +77,15 @@ RequiredText = Annotated[str, StringConstraints(min_length=1), NotBlank]
 Email = Annotated[
     str, StringConstraints(min_length=3, max_length=254), Stated(_email, format="email", pattern=NO_NUL)
 ]
+# What keyledger.keys.keyformat.normalise reads as a key: 25 symbols of its alphabet, either
+# case, O, I and L read as 0, 1 and 1, dashes and blanks anywhere. The last symbol is a check
+# that no pattern states; a key that fails it is refused naming the field.
+_KEY_LETTERS = {*keyformat.ALPHABET, "O", "I", "L"}
+_KEY_SYMBOLS = "".join(sorted(_KEY_LETTERS | {c.lower() for c in _KEY_LETTERS}))
+_KEY_SEPARATORS = "[-\\t ]*"
+KEY_PATTERN = f"^{_KEY_SEPARATORS}([{_KEY_SYMBOLS}]{_KEY_SEPARATORS}){{{keyformat.LENGTH}}}$"
+ProductKeyText = Annotated[str, StringConstraints(max_length=200), Stated(no_nul, pattern=KEY_PATTERN)]
+
 # Ids of objects and integer query parameters: anything larger cannot be stored.
 Id = Annotated[int, Field(ge=1, le=MAX_INT)]
 Offset = Annotated[int, Field(ge=0, le=MAX_INT)]

@@ -5,7 +5,7 @@ from django.utils import timezone
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
 
-from keyledger.api.schemas.common import BodyIn, Id, LongText, no_nul, one_of_required
+from keyledger.api.schemas.common import NO_NUL, BodyIn, Id, LongText, ProductKeyText, no_nul, one_of_required
 from keyledger.audit.naming import actor_name
 from keyledger.keys.models import KeyEvent, ProductKey
 
@@ -120,7 +120,16 @@ class KeyFilter(Schema):
     site_id: Id | None = None
     product: LongText | None = Field(None, description="A product code, e.g. spmsp")
     state: ProductKey.State | None = Field(None, description="As of now (see the key's state)")
-    key: LongText | None = Field(None, description="A product key, typed any way the portal accepts")
+    key: ProductKeyText | None = Field(None, description="A product key, typed any way the portal accepts")
+
+
+def _fields_schema(schema: dict[str, Any]) -> None:
+    # What LongText checks of the names and _no_nul_in_values of the values.
+    schema.pop("patternProperties", None)
+    schema["propertyNames"] = {"pattern": NO_NUL}
+    schema["additionalProperties"] = {
+        "anyOf": [{"type": "string", "pattern": NO_NUL}, {"not": {"type": "string"}}]
+    }
 
 
 class SourceKeysIn(BodyIn):
@@ -133,7 +142,9 @@ class SourceKeysIn(BodyIn):
     account_id: Id | None = Field(None, description="Required unless site_id is given")
     site_id: Id | None = Field(None, description="A site of the account; the key then belongs to it")
     fields: dict[LongText, Any] = Field(
-        default_factory=dict, description="Job licenses (ImageManager) or the product's own fields (GRE)"
+        default_factory=dict,
+        description="Job licenses (ImageManager) or the product's own fields (GRE)",
+        json_schema_extra=_fields_schema,
     )
 
     @field_validator("fields")

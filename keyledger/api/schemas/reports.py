@@ -22,6 +22,12 @@ def _sort(columns: tuple[Column, ...]) -> Any:
     return Annotated[str, StringConstraints(max_length=40), Stated(str, pattern=f"^(-?({names}))?$")]
 
 
+# The years keyledger.reports.inputs takes (FIRST_YEAR to LAST_YEAR), as the document's pattern
+# of a date; tests/api/test_openapi.py holds the two to each other.
+YEARS = "(19[7-9][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+DATE_PATTERN = f"^{YEARS}-[0-9]{{2}}-[0-9]{{2}}$"
+ReportDate = Annotated[date, Stated(lambda d: d, pattern=DATE_PATTERN)]
+
 ActivationSort = _sort(activation.COLUMNS)
 BillingSort = _sort(billing_detail.COLUMNS)
 ForecastSort = _sort(soon.COLUMNS)
@@ -37,11 +43,11 @@ class ReportQuery(Schema):
 
 class ActivationQuery(ReportQuery):
     sort: ActivationSort | None = Field(None, description=SORT_HELP)
-    start: date | None = Field(
+    start: ReportDate | None = Field(
         None,
         description="Start Date (a day of the billing time zone); default: the running month's first day",
     )
-    end: date | None = Field(None, description="End Date, included; default: today")
+    end: ReportDate | None = Field(None, description="End Date, included; default: today")
     product: list[str] = Field(
         default_factory=list,
         description="Product codes to include (repeat the parameter); none: all products",
