@@ -224,21 +224,22 @@ def check(data: Keys) -> list[tuple[str, int]]:
     )
     if data.witnesses < len(data.keys):
         text = "varchar(64)" if q.postgres() else "text"
-        for model, match in (
-            (KeyEvent, "key_id = {}"),
-            (ActiveSpan, "key_id = {}"),
-            (AuditEntry, "object_type = 'keys.ProductKey' AND object_id = CAST({} AS " + text + ")"),
+        for model, column, where, cast in (
+            (KeyEvent, "key_id", "", "{}"),
+            (ActiveSpan, "key_id", "", "{}"),
+            (AuditEntry, "object_id", "WHERE object_type = 'keys.ProductKey'", f"CAST({{}} AS {text})"),
         ):
             table = model._meta.db_table
-            own, theirs = match.format("b.id"), match.format("b.witness")
+            counts = f"(SELECT {column} AS owner, COUNT(*) AS c FROM {table} {where} GROUP BY {column})"
             results.append(
                 (
                     f"each copy has its witness's number of {table} rows",
                     int(
                         q.scalar(
                             f"""SELECT COUNT(*) FROM bench_server_key b
-                                WHERE (SELECT COUNT(*) FROM {table} WHERE {own})
-                                   <> (SELECT COUNT(*) FROM {table} WHERE {theirs})"""
+                                LEFT JOIN {counts} mine ON mine.owner = {cast.format("b.id")}
+                                LEFT JOIN {counts} theirs ON theirs.owner = {cast.format("b.witness")}
+                                WHERE COALESCE(mine.c, 0) <> COALESCE(theirs.c, 0)"""
                         )
                     ),
                 )

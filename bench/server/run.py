@@ -118,6 +118,21 @@ def hot_counters() -> tuple[int, int] | None:
     return int(updates), int(hot)
 
 
+def table_size() -> dict[str, int] | None:
+    """The keys table's bytes on PostgreSQL (rows, indexes), to scale to a fleet's size."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_table_size('keys_productkey'), pg_indexes_size('keys_productkey'),"
+            " (SELECT COUNT(*) FROM keys_productkey)"
+        )
+        table, indexes, rows = cursor.fetchone()
+    return {"table": int(table), "indexes": int(indexes), "rows": int(rows)}
+
+
 def database_pids() -> list[int]:
     """The PostgreSQL backends serving the bench's database (their CPU is the database's)."""
     from django.db import connection
@@ -188,6 +203,7 @@ def bench(options: argparse.Namespace) -> dict[str, Any]:
     if before_hot and after_hot:
         updates, hot = after_hot[0] - before_hot[0], after_hot[1] - before_hot[1]
         results["hot"] = {"updates": updates, "hot_updates": hot, "share": hot / updates if updates else None}
+    results["table"] = table_size()
     report(results)
     return results
 
@@ -298,6 +314,7 @@ def load(
             "p99_ms": 1000 * fixed.percentile(fixed.latencies, 99),
             "max_ms": 1000 * fixed.latencies[-1] if fixed.latencies else None,
             "send_lag_p99_ms": 1000 * fixed.percentile(fixed.send_lag, 99),
+            "over_1s": sum(1 for x in fixed.latencies if x >= 1.0),
             "errors": fixed.errors,
             "cpu_ms": 1000 * fixed_cpu / max(1, fixed.sent),
             "db_cpu_ms": None if fixed_db_cpu is None else 1000 * fixed_db_cpu / max(1, fixed.sent),
@@ -337,6 +354,10 @@ def report(results: dict[str, Any]) -> None:
     )
     db_ms = "" if fixed["db_cpu_ms"] is None else f", database {fixed['db_cpu_ms']:.2f} ms"
     print(f"    CPU per request: server {fixed['cpu_ms']:.2f} ms{db_ms}")
+    if fixed["over_1s"]:
+        # A keep-alive connection the server does not take up (granian accepts at most
+        # --backpressure connections per process) waits until another one closes.
+        print(f"    {fixed['over_1s']} answers came 1 s or more after they were due")
     s = fixed["samples"]
     print(f"    {s['checked']} sampled answers verified (signature, key, nonce, active): {s['bad']} bad")
     if "hot" in results:
@@ -344,6 +365,12 @@ def report(results: dict[str, Any]) -> None:
         share = "n/a" if hot["share"] is None else f"{100 * hot['share']:.1f} %"
         print(
             f"  keys_productkey: {hot['updates']:,} updates during the load, {hot['hot_updates']:,} HOT ({share})"
+        )
+    if results.get("table"):
+        size = results["table"]
+        print(
+            f"  keys_productkey: {size['table'] / 2**20:.1f} MiB of rows and {size['indexes'] / 2**20:.1f} MiB of "
+            f"indexes for {size['rows']:,} keys ({(size['table'] + size['indexes']) / size['rows']:.0f} bytes a key)"
         )
 
 
