@@ -28,8 +28,8 @@ class NewTokenForm(forms.Form):
         label="Expires on (optional)",
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="The token stops working at the start of this day (UTC). Leave empty for a token "
-        "that works until it is revoked.",
+        help_text="The token stops working at the start of this day (UTC). Leave it empty for a "
+        "token without an expiry date.",
     )
 
     def clean_expires_on(self) -> date | None:
