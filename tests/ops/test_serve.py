@@ -4,8 +4,10 @@ PostgreSQL connections than their pools allow."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
@@ -157,3 +159,18 @@ def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis
     assert [status for status, _ in answers] == [200] * 96, process.output()[-3000:]
     assert max(seen) <= 4 * 2
     assert max(seen) >= 4  # the load did spread over several processes' pools
+
+
+def test_collected_static_files_are_served_by_granian_with_a_year_of_caching(tmp_path):
+    env = environment(tmp_path, KEYLEDGER_STATIC_MANIFEST="1")
+    env.pop("DATABASE_URL")
+    process = serve(["--processes", "1", "--threads", "2"], env=env, tmp_path=tmp_path)
+    try:
+        manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+        hashed = next(path for name, path in manifest.items() if name.endswith(".css"))
+        with urllib.request.urlopen(f"{process.url}/static/{hashed}", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+            assert response.headers["Cache-Control"] == "max-age=31536000"
+            assert response.headers["Server"] == "granian"  # answered before Python
+    finally:
+        process.stop()
