@@ -134,6 +134,11 @@ class ProductKey(models.Model):
     # When the sweeper next looks at the key: the critical threshold of an OK key, the end of
     # the offline lease of a pending deactivation. Null in every other state.
     critical_due_at = models.DateTimeField(null=True, blank=True)
+    # What the sweeper's index holds instead of critical_due_at: never later than it, set with
+    # every state change and moved up to it by the sweep (states.rearm), never by the steady
+    # call home. That UPDATE then writes no indexed column and is a HOT update on PostgreSQL:
+    # no new entry in any of the table's indexes, and its dead row pruned within its page.
+    sweep_after = models.DateTimeField(null=True, blank=True, editable=False)
 
     sourcing_request = models.ForeignKey(
         "keys.SourcingRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="keys"
@@ -149,8 +154,8 @@ class ProductKey(models.Model):
             models.Index(fields=["account", "product"], name="key_account_product"),
             models.Index(fields=["msp", "product"], name="key_msp_product"),
             models.Index(
-                fields=["critical_due_at"],
-                name="key_sweep_due",
+                fields=["sweep_after"],
+                name="key_sweep_after",
                 condition=Q(state__in=["ok", "deactivation_requested"]),
             ),
         ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 
 from keyledger.audit.actor import Actor, Channel
 from keyledger.audit.models import AuditEntry
@@ -189,7 +190,7 @@ def apply(
     at = lease_end(key) if transition is LEASE_EXPIRED else now
     before = spans.placement(key)
     last = changes.get("last_call_home_at", key.last_call_home_at)
-    changes["critical_due_at"] = due_at(new, last)
+    changes["critical_due_at"] = changes["sweep_after"] = due_at(new, last)
     updated = ProductKey.objects.filter(pk=key.pk, state=old).update(state=new, **changes)
     if updated != 1:
         raise Conflict(key.key)
@@ -240,6 +241,31 @@ def record_move(
     spans.split([k for k in moved if k.state in ProductKey.ACTIVE_STATES], at=now)
 
 
+def _armed_before(now: datetime) -> Q:
+    # Keys written without sweep_after (bulk loads of old rows) are looked at every time.
+    return Q(sweep_after__lt=now) | Q(sweep_after__isnull=True)
+
+
+def rearm(transition: Transition, *, now: datetime, limit: int) -> int:
+    """Move sweep_after up to critical_due_at for up to `limit` keys whose sweep_after has
+    passed but that called home since (so are not due): the steady call home leaves
+    sweep_after behind, and without this the sweep would look at them again every time.
+    Not a state change. Returns how many keys it moved."""
+    _require_transaction()
+    (source,) = transition.sources
+    # Locked and skipped like the sweep's claim: several workers never wait on each other.
+    ids = list(
+        ProductKey.objects.select_for_update(skip_locked=True)
+        .filter(_armed_before(now), state=source, critical_due_at__gte=now)
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not ids:
+        return 0
+    # critical_due_at only grows without a state change, so the bound stays a lower bound.
+    ProductKey.objects.filter(pk__in=ids, state=source).update(sweep_after=F("critical_due_at"))
+    return len(ids)
+
+
 def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) -> list[ProductKey]:
     """Claim up to `limit` keys whose due time has passed and move them along `transition`.
 
@@ -251,7 +277,7 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     new = transition.target(None)
     due = list(
         ProductKey.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(state=source, critical_due_at__lt=now)
+        .filter(_armed_before(now), state=source, critical_due_at__lt=now)
         .select_related("product", "msp__parent", "account", "site")
         .order_by("critical_due_at")[:limit]
     )
@@ -262,12 +288,12 @@ def sweep(transition: Transition, *, actor: Actor, now: datetime, limit: int) ->
     effective = {k.pk: lease_end(k) if transition is LEASE_EXPIRED else now for k in due}
     updated = ProductKey.objects.filter(
         pk__in=[k.pk for k in due], state=source, critical_due_at__lt=now
-    ).update(state=new, critical_due_at=due_at(new, None))
+    ).update(state=new, critical_due_at=due_at(new, None), sweep_after=due_at(new, None))
     if updated != len(due):
         raise Conflict("sweep")
     for key in due:
         key.state = new
-        key.critical_due_at = None
+        key.critical_due_at = key.sweep_after = None
     KeyEvent.objects.bulk_create(
         [
             event_for(

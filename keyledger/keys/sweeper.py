@@ -40,10 +40,13 @@ def _drain(
     claimed: list[ProductKey] = []
     while True:
         with transaction.atomic():
+            # Keys whose index entry has passed but that called home since are not due: moved
+            # on first (states.rearm), so that the sweep's index scan finds what is due.
+            rearmed = states.rearm(transition, now=now, limit=batch)
             keys = states.sweep(transition, actor=actor, now=now, limit=batch)
         claimed += keys
         # A stop asked for (the worker's SIGTERM) is taken between batches, never inside one.
-        if len(keys) < batch or stop():
+        if (len(keys) < batch and rearmed < batch) or stop():
             return claimed
 
 

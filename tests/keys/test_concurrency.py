@@ -71,7 +71,8 @@ def test_two_sweepers_never_claim_the_same_key(shared_database, settings):
     keys = [k for _ in range(10) for k in source(account=tree.account_a1, quantity=10)]
     for key in keys:
         call(key, machine={"name": key.key, "hardware_id": key.key, "software_id": key.key})
-    ProductKey.objects.update(critical_due_at=ProductKey.objects.first().last_call_home_at)
+    due = ProductKey.objects.first().last_call_home_at
+    ProductKey.objects.update(critical_due_at=due, sweep_after=due)
     first, second = race(shared_database, lambda: sweep(batch=7), lambda: sweep(batch=7))
     claimed = [k.pk for k in first.turned_critical] + [k.pk for k in second.turned_critical]
     assert sorted(claimed) == sorted(k.pk for k in keys)

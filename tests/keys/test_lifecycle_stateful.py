@@ -177,6 +177,10 @@ class KeyLifecycle(RuleBasedStateMachine):
         key = reload(self.key)
         due = {State.OK: CRITICAL, State.DEACTIVATION_REQUESTED: LEASE}.get(self.state)
         assert key.critical_due_at == (self.last + due if due else None)
+        # The sweeper's index holds a bound that is never later than the due time, so the
+        # sweep never finds a key late; it is None exactly when there is nothing to sweep.
+        assert (key.sweep_after is None) == (key.critical_due_at is None)
+        assert key.sweep_after is None or key.sweep_after <= key.critical_due_at
 
     @invariant()
     def events_replay_to_the_stored_state(self) -> None:
