@@ -16,8 +16,8 @@ default is 4 threads a process.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +97,14 @@ def environment(plan: Plan) -> dict[str, str]:
     if plan.pool_size:
         env["DATABASE_POOL_SIZE"] = str(plan.pool_size)
     if not env.get("PROMETHEUS_MULTIPROC_DIR"):
-        # The processes' metrics files, one set per serve: a restart starts counting afresh.
-        env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="keyledger-metrics-")
+        # The processes' metrics files, a directory per listening address in the data
+        # directory, emptied at start: a restart starts counting afresh (as Prometheus expects
+        # of a restarted target) and no file of a dead process lingers.
+        directory = Path(settings.DATA_DIR) / "metrics" / f"{plan.host}-{plan.port}"
+        if directory.exists():
+            shutil.rmtree(directory)
+        directory.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
     else:
         # A directory the operator chose may be shared with workers and other servers of this
         # machine: it is theirs to empty at boot (prometheus_client's rule), not each server's.

@@ -174,3 +174,15 @@ def test_collected_static_files_are_served_by_granian_with_a_year_of_caching(tmp
             assert response.headers["Server"] == "granian"  # answered before Python
     finally:
         process.stop()
+
+
+def test_each_serve_counts_afresh_in_a_metrics_directory_of_its_address(settings, tmp_path, monkeypatch):
+    settings.DATA_DIR = tmp_path
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    stale = tmp_path / "metrics" / "127.0.0.1-8000" / "counter_123.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"from a server that ran before")
+    env = server.environment(plan(pool_size=3))
+    assert env["PROMETHEUS_MULTIPROC_DIR"] == str(stale.parent)
+    assert stale.parent.is_dir() and not stale.exists()
+    assert env["DATABASE_POOL_SIZE"] == "3"
