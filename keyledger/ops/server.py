@@ -15,6 +15,7 @@ default is 4 threads a process.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -23,7 +24,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import DatabaseError, connection
+
+log = logging.getLogger("keyledger.serve")
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,21 @@ def check_plan(plan: Plan) -> None:
             f"{plan.processes} processes x {plan.pool_size} pooled connections = {plan.connections} "
             f"connections, but PostgreSQL has {free} free (max_connections less the reserved ones "
             "and those in use). Lower --processes or --pool-size (threads then wait for a pooled "
-            "connection), raise max_connections, or put pgbouncer in front."
+            "connection), or raise max_connections."
         )
 
 
 def free_connections() -> int | None:
-    """Connections PostgreSQL can still open for ordinary roles, or None if it will not say."""
+    """Connections PostgreSQL can still open for ordinary roles, or None if it does not answer
+    (the server starts all the same and /readyz says 503 until the database answers)."""
+    try:
+        return _free_connections()
+    except DatabaseError as exc:
+        log.warning("PostgreSQL does not answer, its free connections are not checked: %s", exc)
+        return None
+
+
+def _free_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT current_setting('max_connections')::int"

@@ -55,11 +55,14 @@ def call_home_body(key: str, nonce: str = "n-1", pk: int = 0) -> dict:
     }
 
 
-def test_healthz_answers_before_host_checks_and_https_redirects(client, settings):
+@pytest.mark.django_db
+def test_healthz_answers_before_host_checks_and_https_redirects(client, settings, django_assert_num_queries):
     settings.SECURE_SSL_REDIRECT = True
-    response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")  # an address, not an allowed host
+    with django_assert_num_queries(0):  # no session, no user: none of the portal's middleware
+        response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")  # an address, not an allowed host
     assert response.status_code == 200
     assert response.content == b"ok\n"
+    assert not response.cookies
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
+from django.db import OperationalError, connection
 
 from keyledger.ops import server
 from tests.ops.processes import environment, get, redis_prefix, serve  # noqa: F401 (a fixture)
@@ -186,3 +186,11 @@ def test_each_serve_counts_afresh_in_a_metrics_directory_of_its_address(settings
     assert env["PROMETHEUS_MULTIPROC_DIR"] == str(stale.parent)
     assert stale.parent.is_dir() and not stale.exists()
     assert env["DATABASE_POOL_SIZE"] == "3"
+
+
+def test_a_database_that_does_not_answer_at_start_is_left_to_readyz(monkeypatch):
+    def refused() -> int:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(server, "_free_connections", refused)
+    assert server.free_connections() is None
