@@ -35,6 +35,7 @@ class Result:
     seconds: float
     latencies: list[float]  # seconds from each request's due time to its answer, sorted
     send_lag: list[float]  # seconds from each request's due time to its sending, sorted
+    service: list[float]  # seconds from each request's sending to its answer, sorted
     errors: int  # answers other than 200, and broken connections
     samples: list[Answer] = field(default_factory=list)
 
@@ -82,6 +83,7 @@ async def _drive(
     start = loop.time() + 0.5  # time to open the connections
     latencies: list[float] = []
     lag: list[float] = []
+    service: list[float] = []
     samples: list[Answer] = []
     errors = 0
     next_number = 0
@@ -102,7 +104,8 @@ async def _drive(
                     f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                     f"X-Forwarded-Proto: https\r\nContent-Length: {len(payload)}\r\n\r\n"
                 ).encode() + payload
-                lag.append(loop.time() - due)
+                sent_at = loop.time()
+                lag.append(sent_at - due)
                 try:
                     writer.write(request)
                     await writer.drain()
@@ -112,8 +115,10 @@ async def _drive(
                     writer.close()
                     reader, writer = await asyncio.open_connection(host, port)
                     continue
-                latency = loop.time() - due
+                answered_at = loop.time()
+                latency = answered_at - due
                 latencies.append(latency)
+                service.append(answered_at - sent_at)
                 if status != 200:
                     errors += 1
                 if sample_every and number % sample_every == 0:
@@ -133,6 +138,7 @@ async def _drive(
         seconds=elapsed,
         latencies=sorted(latencies),
         send_lag=sorted(lag),
+        service=sorted(service),
         errors=errors,
         samples=samples,
     )

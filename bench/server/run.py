@@ -314,6 +314,7 @@ def load(
             "p99_ms": 1000 * fixed.percentile(fixed.latencies, 99),
             "max_ms": 1000 * fixed.latencies[-1] if fixed.latencies else None,
             "send_lag_p99_ms": 1000 * fixed.percentile(fixed.send_lag, 99),
+            "from_send_p99_ms": 1000 * fixed.percentile(fixed.service, 99),
             "over_1s": sum(1 for x in fixed.latencies if x >= 1.0),
             "errors": fixed.errors,
             "cpu_ms": 1000 * fixed_cpu / max(1, fixed.sent),
@@ -350,7 +351,8 @@ def report(results: dict[str, Any]) -> None:
     print(
         f"  Fixed rate (open loop, {fixed['rate']:.0f}/s = half the median maximum, {fixed['sent']} requests): "
         f"p50 {fixed['p50_ms']:.1f} ms, p99 {fixed['p99_ms']:.1f} ms (goal ≤ 25), max {fixed['max_ms']:.1f} ms, "
-        f"{fixed['errors']} errors; the generator's own send lag p99 {fixed['send_lag_p99_ms']:.1f} ms"
+        f"{fixed['errors']} errors; the generator's own send lag p99 {fixed['send_lag_p99_ms']:.1f} ms, "
+        f"p99 from sending {fixed['from_send_p99_ms']:.1f} ms"
     )
     db_ms = "" if fixed["db_cpu_ms"] is None else f", database {fixed['db_cpu_ms']:.2f} ms"
     print(f"    CPU per request: server {fixed['cpu_ms']:.2f} ms{db_ms}")
