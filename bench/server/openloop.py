@@ -6,8 +6,9 @@ measured from that due time, not from when it was sent, so a server that falls b
 charged for the wait of every request queued behind the slow one (no coordinated omission).
 Limits: at most `connections` requests are outstanding; when all are busy the next ones go
 out late, and their lateness counts in their latency. The generator is one Python process on
-the same cores as the server: its own delay in sending is reported (`send_lag`) so that a
-late generator is told apart from a slow server. Good for hundreds to a few thousand
+the same cores as the server: how late it woke for requests it was waiting to send is
+reported (`send_lag`), and the time from sending to the answer (`service`), so that a late
+generator is told apart from a slow server. Good for hundreds to a few thousand
 requests per second, not more.
 """
 
@@ -34,7 +35,7 @@ class Result:
     sent: int
     seconds: float
     latencies: list[float]  # seconds from each request's due time to its answer, sorted
-    send_lag: list[float]  # seconds from each request's due time to its sending, sorted
+    send_lag: list[float]  # seconds the generator woke late for a request it waited for, sorted
     service: list[float]  # seconds from each request's sending to its answer, sorted
     errors: int  # answers other than 200, and broken connections
     samples: list[Answer] = field(default_factory=list)
@@ -99,13 +100,15 @@ async def _drive(
                 wait = due - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
+                    # Woken late: the generator's own lag (a request picked up already late
+                    # waited for a free connection, which is the server's queue).
+                    lag.append(loop.time() - due)
                 payload = body(number)
                 request = (
                     f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\n"
                     f"X-Forwarded-Proto: https\r\nContent-Length: {len(payload)}\r\n\r\n"
                 ).encode() + payload
                 sent_at = loop.time()
-                lag.append(sent_at - due)
                 try:
                     writer.write(request)
                     await writer.drain()

@@ -9,6 +9,7 @@ KEYLEDGER_DATA_DIR, a temporary directory of the parent's).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -297,9 +298,23 @@ def load(
     pids = running.pids()
     db_pids = database_pids()
     cpu, db_cpu = server.cpu_seconds(pids), server.cpu_seconds(db_pids)
-    fixed = openloop.run(
-        url, CALL_HOME, body, rate=rate, seconds=max(options.seconds, 10.0), connections=options.connections
-    )
+    # The generator sends on time only if it gets a core when a request is due: on a machine
+    # shared with other work, it asks for a higher priority (root may; it uses little CPU).
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, -10)
+    try:
+        fixed = openloop.run(
+            url,
+            CALL_HOME,
+            body,
+            rate=rate,
+            seconds=max(options.seconds, 10.0),
+            connections=options.connections,
+        )
+    finally:
+        with contextlib.suppress(PermissionError):
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
     fixed_cpu = server.cpu_seconds(pids) - cpu
     fixed_db_cpu = server.cpu_seconds(db_pids) - db_cpu if db_pids else None
     checked = verify.open_loop_samples(fixed.samples, public_key, keys=keys.keys, start=start)
@@ -351,7 +366,7 @@ def report(results: dict[str, Any]) -> None:
     print(
         f"  Fixed rate (open loop, {fixed['rate']:.0f}/s = half the median maximum, {fixed['sent']} requests): "
         f"p50 {fixed['p50_ms']:.1f} ms, p99 {fixed['p99_ms']:.1f} ms (goal ≤ 25), max {fixed['max_ms']:.1f} ms, "
-        f"{fixed['errors']} errors; the generator's own send lag p99 {fixed['send_lag_p99_ms']:.1f} ms, "
+        f"{fixed['errors']} errors; the generator woke late by p99 {fixed['send_lag_p99_ms']:.1f} ms, "
         f"p99 from sending {fixed['from_send_p99_ms']:.1f} ms"
     )
     db_ms = "" if fixed["db_cpu_ms"] is None else f", database {fixed['db_cpu_ms']:.2f} ms"

@@ -94,7 +94,8 @@ def test_the_open_loop_generator_sends_every_request_due_and_checks_the_answers(
     )
     assert result.sent == 50
     assert result.errors == 0
-    assert len(result.latencies) == len(result.send_lag) == 50
+    assert len(result.latencies) == len(result.service) == 50
+    assert len(result.send_lag) <= 50
     assert len(result.samples) == 10
     assert sorted(json.loads(b)["nonce"] for b in recorder.bodies) == sorted(f"open-{i}" for i in range(50))
     assert verify.open_loop_samples(result.samples, public_key(), keys=keys, start=0) == {
