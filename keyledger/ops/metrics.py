@@ -15,7 +15,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from django.core.cache import cache
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -99,10 +99,14 @@ def sweeper_lag() -> float:
     from keyledger.keys.models import ProductKey
 
     now = timezone.now()
-    # The sweep takes these two states once critical_due_at has passed (keys.states.sweep).
+    # The sweep's own condition (keys.states.sweep): these two states, critical_due_at passed,
+    # and sweep_after (never later than it) passed or unset, which lets the sweep's index
+    # find the few candidates instead of reading every active key.
     oldest = (
         ProductKey.objects.filter(
-            state__in=[ProductKey.State.OK, ProductKey.State.DEACTIVATION_REQUESTED], critical_due_at__lt=now
+            Q(sweep_after__lt=now) | Q(sweep_after__isnull=True),
+            state__in=[ProductKey.State.OK, ProductKey.State.DEACTIVATION_REQUESTED],
+            critical_due_at__lt=now,
         )
         .order_by()
         .aggregate(oldest=Min("critical_due_at"))["oldest"]

@@ -55,7 +55,7 @@ def start_servers(count: int, env: dict[str, str], tmp_path) -> list[Process]:
     for n in range(count):
         port = free_port()
         server = keyledger(
-            ["serve", f"127.0.0.1:{port}", "--processes", "1", "--threads", "4"],
+            ["serve", f"127.0.0.1:{port}", "--processes", "1", "--threads", "4", "--grace", "10"],
             env=env,
             log=tmp_path / f"serve-{n}.log",
             name=f"serve-{n}",

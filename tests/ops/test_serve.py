@@ -123,7 +123,11 @@ def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis
         CACHE_KEY_PREFIX=redis_prefix,
         PGAPPNAME=application,
     )
-    process = serve(["--processes", "4", "--threads", "8", "--pool-size", "2"], env=env, tmp_path=tmp_path)
+    process = serve(
+        ["--processes", "4", "--threads", "8", "--pool-size", "2", "--grace", "10"],
+        env=env,
+        tmp_path=tmp_path,
+    )
     s = connection.settings_dict
     watcher = psycopg.connect(
         host=s["HOST"] or "127.0.0.1",
@@ -164,7 +168,7 @@ def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis
 def test_collected_static_files_are_served_by_granian_with_a_year_of_caching(tmp_path):
     env = environment(tmp_path, KEYLEDGER_STATIC_MANIFEST="1")
     env.pop("DATABASE_URL")
-    process = serve(["--processes", "1", "--threads", "2"], env=env, tmp_path=tmp_path)
+    process = serve(["--processes", "1", "--threads", "2", "--grace", "10"], env=env, tmp_path=tmp_path)
     try:
         manifest = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
         hashed = next(path for name, path in manifest.items() if name.endswith(".css"))
