@@ -178,3 +178,12 @@ def test_one_json_line_per_request_without_keys_tokens_or_paths(client, tree, re
     compact = key.key.replace("-", "")
     for secret_text in (key.key, compact, compact[:10], secret, invitation_token, "a password typed"):
         assert secret_text not in text
+
+
+@pytest.mark.django_db
+def test_a_made_up_method_is_counted_as_other(client, settings, request_log):
+    settings.KEYLEDGER_METRICS_TOKEN = "right-token"
+    client.generic("BREW", "/login/")
+    assert request_log.parsed()[-1]["method"] == "other"
+    text = client.get("/metrics", HTTP_AUTHORIZATION="Bearer right-token").content.decode()
+    assert 'method="BREW"' not in text and 'method="other"' in text
