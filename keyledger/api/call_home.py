@@ -272,7 +272,8 @@ def call_home_view(request: HttpRequest) -> HttpResponse:
     except RecursionError:
         # Nesting deeper than the parser follows: within the size limit, still not a report.
         return _refuse(400, "bad_request", detail="The body is nested too deeply.")
-    if not _is_text(raw):
+    # Only an escape or a non-ASCII byte can make a lone surrogate (a UTF-16 body too).
+    if (b"\\" in request.body or not request.body.isascii()) and not _is_text(raw):
         # A "\ud800" escape parses, but is no character: it could be neither stored nor echoed.
         return _refuse(400, "bad_request", detail="The body holds a lone surrogate, which is not text.")
     nonce = raw.get("nonce") if isinstance(raw, dict) else None

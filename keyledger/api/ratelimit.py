@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import time
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
 
 WINDOW_SECONDS = 60
+TIMEOUT = WINDOW_SECONDS + 5
 
 
 def hit(scope: str, identity: str, *, limit: int) -> int | None:
@@ -16,14 +19,33 @@ def hit(scope: str, identity: str, *, limit: int) -> int | None:
     now = int(time.time())
     window = now // WINDOW_SECONDS
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
-    cache_key = f"keyledger:ratelimit:{scope}:{digest}:{window}"
-    # add() then incr(): both atomic on Redis, so concurrent processes count every request.
-    cache.add(cache_key, 0, timeout=WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add() and incr()
-        cache.set(cache_key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+    count = _count(caches["default"], f"keyledger:ratelimit:{scope}:{digest}:{window}")
     if count <= limit:
         return None
     return max(1, WINDOW_SECONDS - now % WINDOW_SECONDS)
+
+
+def _count(cache: BaseCache, cache_key: str) -> int:
+    """Add one to the window's counter and return it, atomically across processes."""
+    if isinstance(cache, RedisCache):
+        # Django's add() and incr() are three round trips to Redis (SET NX, EXISTS, INCR),
+        # twice a call home; one pipeline does the same in one. Django stores an int as its
+        # digits, so the counter stays readable through the cache API.
+        key = cache.make_and_validate_key(cache_key)
+        pipe = cache._cache.get_client(key, write=True).pipeline(transaction=False)
+        pipe.set(key, 0, ex=TIMEOUT, nx=True)
+        pipe.incr(key)
+        _, count = pipe.execute()
+        return int(count)
+    # Every call after a window's first finds the counter: incr() alone, add() only to start it.
+    try:
+        return cache.incr(cache_key)
+    except ValueError:
+        pass
+    if cache.add(cache_key, 1, timeout=TIMEOUT):
+        return 1
+    try:  # another request started the window meanwhile
+        return cache.incr(cache_key)
+    except ValueError:  # and it was evicted already
+        cache.set(cache_key, 1, timeout=TIMEOUT)
+        return 1

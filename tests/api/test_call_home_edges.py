@@ -124,6 +124,19 @@ def test_a_lone_surrogate_is_a_bad_request(tree, client, field):
     assert reload(key).state == State.UNUSED
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16", "utf-32"])
+@pytest.mark.parametrize("escaped", [True, False])
+def test_a_lone_surrogate_in_a_utf16_or_utf32_body_is_a_bad_request(tree, client, encoding, escaped):
+    (key,) = source(account=tree.account_a1)
+    body = body_for(key)
+    body["nonce"] = "\ud800"
+    text = json.dumps(body, ensure_ascii=escaped)
+    response = post(client, text.encode(encoding, "surrogatepass"))
+    assert response.status_code == 400
+    assert response.json()["error"] == "bad_request"
+    assert reload(key).state == State.UNUSED
+
+
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", "TRACE", "BREW"])
 def test_every_method_but_post_is_a_signed_405_allowing_post(db, client, method):
     response = client.generic(method, "/api/v1/call-home")
