@@ -3,7 +3,10 @@ and audit row as the locked path alone would give them (keyledger/keys/call_home
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
@@ -198,3 +201,45 @@ def test_a_catalog_changed_since_it_was_read_is_never_checked_against_the_old_ru
         call(key)
     assert statements(q) == ["UPDATE"]
     assert reload(key).last_call_home_at == LATER + timedelta(hours=1)
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL sessions")
+
+
+@contextmanager
+def connections_other() -> Iterator[Any]:
+    """A cursor on a second connection to the same database."""
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            yield cursor
+    finally:
+        other.close()
+
+
+@postgresql_only
+def test_a_session_that_lost_the_prepared_update_prepares_it_again(transactional_db, tree):
+    with time_machine.travel(NOW, tick=False):
+        key = activated(account=tree.account_a1)
+        call(key)
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")  # what a pool's reset does
+    assert statements(steady(key)) == ["UPDATE", "UPDATE"]  # refused by name, then prepared again
+    assert reload(key).last_call_home_at == LATER
+
+
+@postgresql_only
+def test_a_connection_the_server_ended_is_replaced_without_a_health_check_query(transactional_db, tree):
+    with time_machine.travel(NOW, tick=False):
+        key = activated(account=tree.account_a1)
+        call(key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    with connections_other() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.health_check_enabled = True
+    connection.health_check_done = False  # as at the start of a request
+    queries = steady(key)
+    assert "SELECT" not in statements(queries)
+    assert reload(key).last_call_home_at == LATER
