@@ -3,6 +3,7 @@ own database (the pytest database itself on PostgreSQL; a file copy of it on SQL
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -69,7 +70,8 @@ class Process:
         try:
             return self.popen.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.popen.kill()
+            # The whole group: a granian worker whose master is killed would live on.
+            os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(timeout=10)
             raise AssertionError(
                 f"{self.name} did not stop within {timeout} s:\n{self.output()[-3000:]}"
@@ -124,6 +126,10 @@ def stop_all(processes: list[Process]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.popen.pid, signal.SIGKILL)
             process.popen.wait(timeout=10)
+    for process in processes:
+        # Whatever of its group outlived it (a worker its master left behind) ends with the test.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.popen.pid, signal.SIGKILL)
 
 
 def post(

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import OperationalError, connection
 
 from keyledger.ops import server
-from tests.ops.processes import environment, get, redis_prefix, serve  # noqa: F401 (a fixture)
+from tests.ops.processes import environment, get, redis_prefix, serve, stop_all  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
 
@@ -110,7 +110,7 @@ def test_sigterm_lets_the_request_under_way_finish(tmp_path):
         with pytest.raises(OSError):
             get(process.url + "/healthz", timeout=2)
     finally:
-        process.stop()
+        stop_all([process])
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: its connection pool")
@@ -159,7 +159,7 @@ def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis
         done.set()
         watching.join(timeout=10)
         watcher.close()
-        process.stop()
+        stop_all([process])
     assert [status for status, _ in answers] == [200] * 96, process.output()[-3000:]
     assert max(seen) <= 4 * 2
     assert max(seen) >= 4  # the load did spread over several processes' pools
@@ -177,7 +177,7 @@ def test_collected_static_files_are_served_by_granian_with_a_year_of_caching(tmp
             assert response.headers["Cache-Control"] == "max-age=31536000"
             assert response.headers["Server"] == "granian"  # answered before Python
     finally:
-        process.stop()
+        stop_all([process])
 
 
 def test_each_serve_counts_afresh_in_a_metrics_directory_of_its_address(settings, tmp_path, monkeypatch):
