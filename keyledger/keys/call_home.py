@@ -10,6 +10,7 @@ the row lock and goes through the state machine.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import weakref
 from dataclasses import dataclass, field
@@ -366,7 +367,8 @@ def _prepared_statement(sql: str) -> tuple[str, str]:
     if known is None:
         parts = sql.split("%s")
         numbered = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], start=1))
-        name = f"keyledger_call_home_{len(_prepare_texts) + 1}"
+        # Named after its text: threads of one process never give one name to two statements.
+        name = f"keyledger_call_home_{hashlib.sha256(sql.encode()).hexdigest()[:16]}"
         known = _prepare_texts[sql] = (name, f"PREPARE {name} AS {numbered}")
     return known
 
