@@ -15,6 +15,7 @@ requests per second, not more.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -159,15 +160,17 @@ def run(
 ) -> Result:
     """POST `body(i)` to `path` at `rate` requests per second for `seconds`."""
     host, port = url.removeprefix("http://").rstrip("/").split(":")
-    return asyncio.run(
-        _drive(
-            host,
-            int(port),
-            path,
-            body,
-            rate=rate,
-            seconds=seconds,
-            connections=connections,
-            sample_every=sample_every,
-        )
+    drive = _drive(
+        host,
+        int(port),
+        path,
+        body,
+        rate=rate,
+        seconds=seconds,
+        connections=connections,
+        sample_every=sample_every,
     )
+    # In a thread of its own: asyncio.run() refuses a thread where an event loop already
+    # runs (a test process that drove a browser through Playwright has one).
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, drive).result()
