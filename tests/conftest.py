@@ -1,9 +1,12 @@
 import importlib
+import uuid
+from collections.abc import Iterator
 
 import pytest
 from django.apps import apps
 
 from keyledger.keys.models import Product
+from keyledger.testing.redis import REDIS_URL
 from keyledger.testing.tree import Tree, build_tree
 
 
@@ -29,6 +32,23 @@ def _default_catalog(request, django_db_blocker):
                 catalog = importlib.import_module("keyledger.keys.migrations.0002_default_catalog")
                 catalog.install_catalog(apps, None)
     yield
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A cache key prefix of this test's own in the shared Redis (for the processes a test
+    starts), removed afterwards."""
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis at {REDIS_URL} (KEYLEDGER_TEST_REDIS_URL)")
+    prefix = f"kl-test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture

@@ -12,16 +12,12 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("KEYLEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def free_port() -> int:
@@ -152,19 +148,3 @@ def get(url: str, headers: dict[str, str] | None = None, timeout: float = 30) ->
             return response.status, response.read()
     except urllib.error.HTTPError as error:
         return error.code, error.read()
-
-
-@pytest.fixture
-def redis_prefix() -> Iterator[str]:
-    """A cache key prefix of this test's own in the shared Redis, removed afterwards."""
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL} (KEYLEDGER_TEST_REDIS_URL)")
-    prefix = f"kl-ops-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)

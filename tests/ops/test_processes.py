@@ -25,16 +25,15 @@ from keyledger.billing.months import Month
 from keyledger.keys.models import KeyEvent, ProductKey
 from keyledger.testing import concurrency
 from keyledger.testing.billing import active_key
+from keyledger.testing.redis import REDIS_URL
 from keyledger.testing.tree import build_tree
 from tests.ops.processes import (
-    REDIS_URL,
     Process,
     environment,
     free_port,
     get,
     keyledger,
     post,
-    redis_prefix,  # noqa: F401 (a fixture)
     stop_all,
     wait_until_up,
 )
@@ -91,7 +90,7 @@ def wait_for(condition, timeout: float, what: str, processes: list[Process]) -> 
 def test_two_servers_and_two_workers_turn_each_silent_key_critical_once(
     shared_database,
     tmp_path,
-    redis_prefix,  # noqa: F811
+    redis_prefix,
 ):
     tree = build_tree()
     now = timezone.now()
@@ -177,7 +176,7 @@ def test_two_servers_and_two_workers_turn_each_silent_key_critical_once(
     assert 'keyledger_call_homes_total{outcome="active"} ' + f"{float(KEYS)}" in text
 
 
-def test_the_rate_limits_hold_across_two_servers_sharing_redis(shared_database, tmp_path, redis_prefix):  # noqa: F811
+def test_the_rate_limits_hold_across_two_servers_sharing_redis(shared_database, tmp_path, redis_prefix):
     tree = build_tree()
     key = active_key(tree.account_a1, timezone.now() - timedelta(days=1))
     env = environment(

@@ -13,12 +13,12 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
 
-REDIS_URL = os.environ.get("KEYLEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+from keyledger.testing.redis import REDIS_URL
+
 ROOT = Path(__file__).resolve().parents[2]
 EMAIL = "two.servers@example.test"
 PASSWORD = "two servers one lock"
@@ -38,22 +38,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def redis_prefix():
-    redis = pytest.importorskip("redis")
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis at {REDIS_URL}")
-    prefix = f"kl-test-{uuid.uuid4().hex[:12]}"
-    yield prefix
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    assert not list(client.scan_iter(f"{prefix}:*"))
 
 
 @pytest.fixture
