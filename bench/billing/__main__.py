@@ -26,6 +26,9 @@ if not os.environ.get("DATABASE_URL", "").startswith(("postgres:", "postgresql:"
 import keyledger.testing.environment  # noqa: F401 (a throw-away SECRET_KEY and hosts)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "keyledger.settings")
+# One JSON line per request (the report pages run through the middleware that writes it, and
+# the CSV's server process inherits this) would bury the figures.
+os.environ.setdefault("KEYLEDGER_REQUEST_LOG", "0")
 warnings.filterwarnings("ignore", "No directory at")
 
 MEASURES = ("close", "csv", "pages")
