@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import OperationalError, connection
 
 from keyledger.ops import server
-from tests.ops.processes import environment, get, redis_prefix, serve, stop_all  # noqa: F401 (a fixture)
+from tests.ops.processes import environment, get, serve, stop_all
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_sigterm_lets_the_request_under_way_finish(tmp_path):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL only: its connection pool")
-def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis_prefix):  # noqa: F811
+def test_four_processes_of_eight_threads_stay_within_their_pools(tmp_path, redis_prefix):
     application = f"kl-pool-{uuid.uuid4().hex[:8]}"
     env = environment(
         tmp_path,
