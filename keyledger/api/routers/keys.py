@@ -1,9 +1,7 @@
 """Product keys and the catalog (SPEC sections 5 and 6). Every change is one of the keys
 domain's actions; this module parses, checks access and answers."""
 
-from datetime import datetime
-
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Header, Query, Router, Status
@@ -35,6 +33,7 @@ from keyledger.customers.models import Account, Site
 from keyledger.keys import actions
 from keyledger.keys.keyformat import KeyFormatError, normalise
 from keyledger.keys.models import KeyEvent, Product, ProductKey
+from keyledger.keys.statuses import shown_in_state
 from keyledger.organisations.roles import Permission
 
 router = Router(tags=["Product keys"], auth=token_auth)
@@ -42,24 +41,6 @@ State = ProductKey.State
 # The actions name the objects; the API's clients know them by these fields.
 PLACEMENT_FIELDS = {"account": "account_id", "site": "site_id"}
 SOURCING_FIELDS = PLACEMENT_FIELDS | {"product": "product", "quantity": "quantity"}
-
-
-def _shown_in_state(state: str, now: datetime) -> Q:
-    """Keys whose state as of now (ProductKey.state_at) is `state`: an OK key past its
-    critical threshold is Critical, and a pending deactivation past its offline lease is
-    Deactivated, before the sweeper writes it down. Silent for *longer*
-    than the threshold: at exactly the due time the key is still OK, as state_at says."""
-    overdue = Q(state=State.OK, critical_due_at__lt=now)
-    lapsed = Q(state=State.DEACTIVATION_REQUESTED, critical_due_at__lt=now)
-    if state == State.CRITICAL:
-        return Q(state=State.CRITICAL) | overdue
-    if state == State.OK:
-        return Q(state=State.OK) & (Q(critical_due_at__isnull=True) | Q(critical_due_at__gte=now))
-    if state == State.DEACTIVATED:
-        return Q(state=State.DEACTIVATED) | lapsed
-    if state == State.DEACTIVATION_REQUESTED:
-        return Q(state=State.DEACTIVATION_REQUESTED) & ~lapsed
-    return Q(state=state)
 
 
 def _placement(
@@ -111,7 +92,7 @@ def list_keys(request: HttpRequest, filters: Query[KeyFilter]) -> QuerySet[Produ
     if filters.product:
         qs = qs.filter(product__code=filters.product)
     if filters.state:
-        qs = qs.filter(_shown_in_state(filters.state, timezone.now()))
+        qs = qs.filter(shown_in_state(filters.state, timezone.now()))
     if filters.key:
         try:
             qs = qs.filter(key=normalise(filters.key))
