@@ -1,0 +1,1 @@
+// The top bar's search box: the / key focuses it.
