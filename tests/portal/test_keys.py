@@ -11,7 +11,7 @@ from django.utils import timezone
 from keyledger.customers.models import Site
 from keyledger.keys import actions
 from keyledger.keys.models import ProductKey, SourcingRequest
-from keyledger.portal.views.keys import KEYS_PER_PAGE
+from keyledger.portal.views.key_list import KEYS_PER_PAGE
 from tests.keys.factories import PRODUCT_ACTOR, activated, call, source
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -49,6 +49,19 @@ def rows(response) -> list[str]:
     return re.findall(r'class="product-key"[^>]*>([0-9A-Z-]{29})</a>', text(response))
 
 
+def badge_of(body: str, key) -> tuple[str, str, str]:
+    """The status badge in a key's row: its class, its short label and its tooltip ("" for none)."""
+    row = body.split(f">{key.key}</a>")[1].split("</tr>")[0]
+    match = re.search(
+        r'<span class="badge ([^"]+)"(?: title="([^"]*)")?><span class="status-mark" aria-hidden="true">'
+        r'[^<]*</span> <span class="status-label">([^<]+)</span>',
+        row,
+    )
+    assert match, f"no status badge for {key.key}"
+    css, title, label = match.groups()
+    return css, label, title or ""
+
+
 def token_of(response) -> str:
     match = re.search(r'name="idempotency_key" value="([^"]+)"', text(response))
     assert match, "no idempotency token in the form"
@@ -78,7 +91,7 @@ def test_key_management_loads_the_product_panel_of_the_selected_account_and_site
 def test_one_tab_per_active_product_of_the_catalog(tree, client_for):
     response = client_for(tree.msp_a1_member).get(account_keys_url(tree.account_a1), **HTMX)
 
-    tabs = re.findall(r'role="tab"[^>]*>([^<]+)</a>', text(response))
+    tabs = re.findall(r'role="tab"[^>]*><span class="tab-label">([^<]+)</span>', text(response))
     assert tabs == [
         "ShadowProtect",
         "StorageCraft ImageManager",
@@ -110,7 +123,8 @@ def test_the_account_tab_lists_the_product_keys_of_the_account_and_all_its_sites
     response = client_for(tree.msp_a1_member).get(account_keys_url(tree.account_a1, product="spmsp"), **HTMX)
 
     listed = rows(response)
-    assert listed == [k.key for k in (*at_account, *at_site, *at_other_site)]
+    # In Product Key order, by default.
+    assert listed == sorted(k.key for k in (*at_account, *at_site, *at_other_site))
     assert other_product[0].key not in listed
     assert other_account[0].key not in listed
     assert "Alpha Dental Riverside" in text(response)
@@ -123,7 +137,7 @@ def test_the_site_tab_lists_only_that_sites_keys_of_the_product(tree, client_for
 
     response = client_for(tree.msp_a1_member).get(site_keys_url(tree.site_a1, product="imagemanager"), **HTMX)
 
-    assert rows(response) == [k.key for k in at_site]
+    assert rows(response) == sorted(k.key for k in at_site)
     assert 'aria-selected="true"' in text(response).split('id="product-tab-imagemanager"')[1].split(">")[0]
 
 
@@ -132,11 +146,16 @@ def test_the_list_shows_status_site_machine_edition_and_last_call_home(tree, cli
     key.refresh_from_db()
     actions.move_key(key=key, account=tree.account_a1, site=tree.site_a1, actor=PRODUCT_ACTOR)
 
-    body = text(client_for(tree.msp_a1_member).get(site_keys_url(tree.site_a1), **HTMX))
+    client = client_for(tree.msp_a1_member)
+    body = text(client.get(site_keys_url(tree.site_a1), **HTMX))
+    on_account = text(client.get(account_keys_url(tree.account_a1), **HTMX))
 
-    row = body.split(key.key)[1].split("</tr>")[0]
-    assert '<span class="badge ok">OK</span>' in row
-    assert "Alpha Dental Main Street" in row
+    row = body.split(f">{key.key}</a>")[1].split("</tr>")[0]
+    assert badge_of(body, key) == ("status-ok", "OK", "")
+    # A site's list has no Site column: it would repeat the page's site. An account's has.
+    assert "Alpha Dental Main Street" not in row
+    assert ">Site<" not in body
+    assert 'title="Alpha Dental Main Street">Alpha Dental Main Street</span>' in on_account.split(f">{key.key}</a>")[1]
     assert "FS01" in row
     assert "Server" in row
     assert f"{key.last_call_home_at:%Y-%m-%d %H:%M} UTC" in row
@@ -163,15 +182,20 @@ def test_each_status_has_its_label_and_badge(tree, client_for):
 
     body = text(client_for(tree.msp_a1_member).get(account_keys_url(tree.account_a1), **HTMX))
 
-    def badge(key):
-        return re.search(r'<span class="(badge[^"]*)">([^<]+)</span>', body.split(key.key)[1]).groups()
-
-    assert badge(unused) == ("badge off", "Not activated")
-    assert badge(ok) == ("badge ok", "OK")
-    assert badge(critical) == ("badge warn", "Critical")
-    assert badge(requested) == ("badge warn", "Deactivation requested \u2013 still active")
-    assert badge(deactivated) == ("badge bad", "Deactivated")
-    assert badge(reactivating) == ("badge warn", "Reactivation requested")
+    # Critical is the alarm, requests pending amber, OK green, keys that do not run grey; the
+    # short label shows, the full one is the tooltip.
+    assert badge_of(body, unused) == ("status-off", "Not activated", "")
+    assert badge_of(body, ok) == ("status-ok", "OK", "")
+    assert badge_of(body, critical) == ("status-critical", "Critical", "")
+    assert badge_of(body, requested) == (
+        "status-pending",
+        "Deactivation requested",
+        "Deactivation requested \u2013 still active",
+    )
+    assert badge_of(body, deactivated) == ("status-off", "Deactivated", "")
+    assert badge_of(body, reactivating) == ("status-pending", "Reactivation requested", "")
+    marks = re.findall(r'<span class="status-mark" aria-hidden="true">([^<]+)</span>', body)
+    assert set(marks) == {"\u25cb", "\u2713", "\u26a0", "\u23f3", "\u2013"}
 
 
 def test_the_key_list_is_paginated_without_a_query_per_row(
@@ -184,10 +208,10 @@ def test_the_key_list_is_paginated_without_a_query_per_row(
     client = client_for(tree.msp_a1_member)
     client.get(account_keys_url(tree.account_a1), **HTMX)  # the session, warmed
 
-    # 13: one of them asks whether two-factor authentication is required of the user.
-    with django_assert_max_num_queries(13):
+    # 14: one of them asks whether two-factor authentication is required of the user.
+    with django_assert_max_num_queries(14):
         first = client.get(account_keys_url(tree.account_a1), **HTMX)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(14):
         second = client.get(account_keys_url(tree.account_a1, page=2), **HTMX)
 
     assert len(rows(first)) == KEYS_PER_PAGE
@@ -527,4 +551,4 @@ def test_a_key_turns_critical_on_screen_before_the_sweeper_writes_it(tree, clien
         client = client_for(tree.msp_a1_member)
         body = text(client.get(account_keys_url(tree.account_a1), **HTMX))
 
-    assert '<span class="badge warn">Critical</span>' in body.split(key.key)[1]
+    assert badge_of(body, key) == ("status-critical", "Critical", "")

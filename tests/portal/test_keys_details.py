@@ -46,6 +46,17 @@ def history(response) -> list[list[str]]:
     ]
 
 
+def status_badge(body: str) -> tuple[str, str, str]:
+    """The Status of Activation Details: the badge's class, its mark and its (full) label."""
+    match = re.search(
+        r'<span class="badge ([^"]+)"[^>]*><span class="status-mark" aria-hidden="true">([^<]*)</span> '
+        r'<span class="status-label" id="key-status">([^<]+)</span></span>',
+        body,
+    )
+    assert match, "no status badge"
+    return match.groups()
+
+
 def buttons(response) -> list[str]:
     section = text(response).split('id="activation-details"')[1]
     return re.findall(r'<button[^>]*type="submit"[^>]*>([^<]+)</button>', section)
@@ -65,7 +76,6 @@ def test_activation_details_show_what_the_product_reported(tree, client_for):
     for shown in (
         key.key,
         "ShadowProtect for Managed Service Providers (SP-MSP)",
-        '<span class="badge ok" id="key-status">OK</span>',
         "FS01",
         "HW-0001",
         "SW-0001",
@@ -76,6 +86,7 @@ def test_activation_details_show_what_the_product_reported(tree, client_for):
         f"{key.lease_expires_at:%Y-%m-%d %H:%M} UTC",
     ):
         assert shown in body, shown
+    assert status_badge(body) == ("status-ok", "\u2713", "OK")
 
 
 def test_activation_details_of_imagemanager_and_gre_keys_show_their_own_fields(tree, client_for):
@@ -100,7 +111,7 @@ def test_activation_details_of_imagemanager_and_gre_keys_show_their_own_fields(t
     assert "<dt>HeadStart Restore</dt><dd>0 jobs licensed, 0 in use</dd>" in image_body
     assert "<dt>Exchange Server Name</dt><dd>MAIL01</dd>" in gre_body
     assert "<dt>Exchange Server Version</dt><dd>Exchange 2016</dd>" in gre_body
-    assert '<span class="badge off" id="key-status">Not activated</span>' in gre_body
+    assert status_badge(gre_body) == ("status-off", "\u25cb", "Not activated")
     # Neither product has editions, nor can its keys be deactivated.
     assert "<dt>Edition</dt>" not in gre_body
     assert "keys are not deactivated or reactivated" in gre_body
@@ -224,8 +235,9 @@ def test_deactivate_requests_the_deactivation(tree, client_for):
     assert reload(key).state == State.DEACTIVATION_REQUESTED
     assert flashes(response) == ["Deactivation requested: it is final when the product next calls home."]
     page = client.get(detail_url(key))
-    assert "Deactivation requested \u2013 still active</span>" in text(page)
-    assert buttons(page) == ["Reactivate", "Move key"]
+    assert status_badge(text(page)) == ("status-pending", "\u23f3", "Deactivation requested \u2013 still active")
+    # The undo of a pending request says what it undoes.
+    assert buttons(page) == ["Withdraw deactivation request", "Move key"]
     assert AuditEntry.objects.filter(action="key.request_deactivation", object_id=str(key.pk)).exists()
     event = KeyEvent.objects.filter(key=key).last()
     assert (event.new_state, event.cause, event.actor_user) == (
@@ -256,7 +268,7 @@ def test_a_deactivation_is_final_at_the_next_call_home(tree, client_for):
     call(key)
 
     page = client.get(detail_url(key))
-    assert '<span class="badge bad" id="key-status">Deactivated</span>' in text(page)
+    assert status_badge(text(page)) == ("status-off", "\u2013", "Deactivated")
     assert buttons(page) == ["Reactivate", "Move key"]
 
 
@@ -271,8 +283,8 @@ def test_reactivate_a_deactivated_key(tree, client_for):
     assert reload(key).state == State.REACTIVATION_REQUESTED
     assert flashes(response) == ["Reactivation requested: it is final when the product next calls home."]
     page = client.get(detail_url(key))
-    assert "Reactivation requested</span>" in text(page)
-    assert buttons(page) == ["Cancel reactivation request", "Move key"]
+    assert status_badge(text(page))[2] == "Reactivation requested"
+    assert buttons(page) == ["Withdraw reactivation request", "Move key"]
 
 
 def test_reactivate_on_a_pending_deactivation_withdraws_it(tree, client_for):
@@ -285,7 +297,7 @@ def test_reactivate_on_a_pending_deactivation_withdraws_it(tree, client_for):
     assert flashes(response) == ["Deactivation request withdrawn: the key stays active."]
 
 
-def test_cancel_reactivation_request_withdraws_it(tree, client_for):
+def test_withdraw_reactivation_request_withdraws_it(tree, client_for):
     key = activated(account=tree.account_a1)
     actions.request_deactivation(key=key, actor=PRODUCT_ACTOR)
     call(key)

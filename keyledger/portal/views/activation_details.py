@@ -58,23 +58,28 @@ def event_rows(key: ProductKey, viewer: User) -> list[EventRow]:
 
 
 def key_actions(key: ProductKey) -> dict[str, Any]:
-    """Which of Deactivate, Reactivate and withdrawing a request the key offers now."""
+    """Which of Deactivate, Reactivate and withdrawing a request the key offers now. Undoing
+    a pending request is always "Withdraw … request", whichever request it is."""
     product = key.product
-    pending_deactivation = key.state == State.DEACTIVATION_REQUESTED
     note = ""
+    withdraw_label = ""
     if not product.can_deactivate:
         note = f"{product.name} keys are not deactivated or reactivated."
     elif key.state == State.UNUSED:
         note = "Deactivate applies once the product has called home and activated the key."
-    elif pending_deactivation:
-        note = "Reactivate withdraws the deactivation request: the key stays active."
+    elif key.state == State.DEACTIVATION_REQUESTED:
+        withdraw_label = "Withdraw deactivation request"
+        note = (
+            "The deactivation is final when the product next calls home; withdrawing it keeps the key active."
+        )
     elif key.state == State.REACTIVATION_REQUESTED:
-        note = "The reactivation is final when the product next calls home."
+        withdraw_label = "Withdraw reactivation request"
+        note = "The reactivation is final when the product next calls home; withdrawing it keeps the key deactivated."
     return {
         "show_deactivate": key.can_request_deactivation,
-        "show_reactivate": key.can_request_reactivation or pending_deactivation,
-        "show_withdraw": key.state == State.REACTIVATION_REQUESTED,
-        "withdraw_label": "Cancel reactivation request",
+        "show_reactivate": key.can_request_reactivation,
+        "show_withdraw": bool(withdraw_label) and key.has_pending_request,
+        "withdraw_label": withdraw_label,
         "action_note": note,
     }
 

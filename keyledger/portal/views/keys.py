@@ -1,23 +1,20 @@
-"""Product keys on Key Management (SPEC §5 and §6): the product tabs of an account or site,
-Add Key(s), a key's Activation Details, and Deactivate, Reactivate, withdrawing a request
-and moving a key.
+"""Product keys on Key Management (SPEC §5 and §6): Add Key(s), a key's Activation Details,
+and Deactivate, Reactivate, withdrawing a request and moving a key. The product tabs and
+their key list are in views/key_list.py, bulk work on many keys in views/bulk_keys.py.
 
-Every page is a full page, so links and reloads work without JavaScript. With htmx the
-product panel of Key Management loads from here, tabs and pages swap only that panel,
-Add Key(s) opens in a dialog and a key's Activation Details open under the list.
+Every page is a full page, so links and reloads work without JavaScript. With htmx Add
+Key(s) opens in a dialog and a key's Activation Details open under the key list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,11 +22,8 @@ from django.utils import timezone
 
 from keyledger.access import (
     account_tree_for_user,
-    get_account_for_user,
     get_key_for_user,
     get_msp_for_user,
-    get_site_for_user,
-    keys_for_user,
     products,
     require,
 )
@@ -42,22 +36,10 @@ from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.keys import AddKeysForm, MoveKeyForm, placement_value
 from keyledger.portal.views.activation_details import billing_context, event_rows, key_actions
+from keyledger.portal.views.key_status import BADGES, STATUS_BADGES  # noqa: F401 (BADGES: the Overview's)
 from keyledger.portal.views.methods import only_methods
-from keyledger.reports.forecast import forecast_cell, forecasts
 
-KEYS_PER_PAGE = 25
 State = ProductKey.State
-
-# The status badge of each state: green while it runs, amber while it needs attention or a
-# request waits for the next call home, red once it is stopped, grey before it ever ran.
-BADGES: dict[str, str] = {
-    State.UNUSED: "off",
-    State.OK: "ok",
-    State.CRITICAL: "warn",
-    State.DEACTIVATION_REQUESTED: "warn",
-    State.REACTIVATION_REQUESTED: "warn",
-    State.DEACTIVATED: "bad",
-}
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -77,87 +59,6 @@ def _detail_url(account: Account, site: Site | None, product: Product | None = N
         else reverse("portal:account_detail", kwargs={"account_id": account.pk})
     )
     return f"{url}?{urlencode({'product': product.code})}" if product is not None else url
-
-
-# --- the product tabs -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeyRow:
-    key: ProductKey
-    status: str
-    badge: str
-    edition: str
-    # This month's active days and the day the key becomes billable (reports.forecast).
-    forecast: str = ""
-
-
-def _panel(request: HttpRequest, *, account: Account, site: Site | None) -> HttpResponse:
-    user = request.user
-    require(user, Permission.VIEW_KEYS)
-    if not_allowed := only_methods(request, "GET"):
-        return not_allowed
-    catalog = list(products())
-    product = _pick_product(catalog, request.GET.get("product"))
-    panel_url = (
-        reverse("portal:site_keys", kwargs={"site_id": site.pk})
-        if site is not None
-        else reverse("portal:account_keys", kwargs={"account_id": account.pk})
-    )
-    context: dict[str, Any] = {
-        "msp": account.msp,
-        "account": account,
-        "site": site,
-        "products": catalog,
-        "product": product,
-        "panel_url": panel_url,
-        "detail_url": _detail_url(account, site),
-        "can_change": user.can(Permission.CHANGE_KEYS),
-    }
-    if product is not None:
-        keys = keys_for_user(user).filter(product=product, account=account)
-        if site is not None:
-            keys = keys.filter(site=site)
-        page = Paginator(keys.select_related("site").order_by("created_at", "id"), KEYS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
-        now = timezone.now()
-        # The whole page's forecasts in one query, not one per key.
-        month = forecasts(page.object_list, path=user.organisation.path, now=now)
-        context["page"] = page
-        context["rows"] = [
-            KeyRow(
-                key=key,
-                status=key.status_label_at(now),
-                badge=BADGES[key.state_at(now)],
-                edition=product.edition_label(key.edition) if key.edition else "",
-                forecast=forecast_cell(month.get(key.pk)),
-            )
-            for key in page
-        ]
-        if context["can_change"]:
-            placement = placement_value(account, site)
-            context["add_form"], context["add_url"] = _add_form(
-                request, account.msp, product=product, catalog=catalog, placement=placement
-            )
-            add_page = reverse("portal:add_keys", kwargs={"msp_id": account.msp_id})
-            context["add_page_url"] = (
-                f"{add_page}?{urlencode({'product': product.code, 'placement': placement})}"
-            )
-    template = "portal/keys/_panel.html" if _is_htmx(request) else "portal/keys/panel_page.html"
-    return render(request, template, context)
-
-
-@login_required
-def account_keys(request: HttpRequest, account_id: int) -> HttpResponse:
-    account = get_account_for_user(request.user, account_id)
-    return _panel(request, account=account, site=None)
-
-
-@login_required
-def site_keys(request: HttpRequest, site_id: int) -> HttpResponse:
-    site = get_site_for_user(request.user, site_id)
-    return _panel(request, account=site.account, site=site)
 
 
 # --- Add Key(s) -------------------------------------------------------------------------
@@ -254,8 +155,7 @@ def _details_context(request: HttpRequest, key: ProductKey, move_form: MoveKeyFo
     return {
         "key": key,
         "product": product,
-        "status": State(state).label,
-        "badge": BADGES[state],
+        "badge": STATUS_BADGES[state],
         "edition": product.edition_label(key.edition) if key.edition else "",
         "jobs": [
             {
