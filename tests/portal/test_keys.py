@@ -155,7 +155,10 @@ def test_the_list_shows_status_site_machine_edition_and_last_call_home(tree, cli
     # A site's list has no Site column: it would repeat the page's site. An account's has.
     assert "Alpha Dental Main Street" not in row
     assert ">Site<" not in body
-    assert 'title="Alpha Dental Main Street">Alpha Dental Main Street</span>' in on_account.split(f">{key.key}</a>")[1]
+    assert (
+        'title="Alpha Dental Main Street">Alpha Dental Main Street</span>'
+        in on_account.split(f">{key.key}</a>")[1]
+    )
     assert "FS01" in row
     assert "Server" in row
     assert f"{key.last_call_home_at:%Y-%m-%d %H:%M} UTC" in row

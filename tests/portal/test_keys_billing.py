@@ -102,7 +102,9 @@ def keys_panel(client, account, **params):
 
 def forecast_column(page: str) -> dict[str, str]:
     rows = re.findall(
-        r'class="product-key"[^>]*>([0-9A-Z-]{29})</a>.*?<td class="[^"]*\bforecast\b[^"]*">([^<]*)</td>', page, re.S
+        r'class="product-key"[^>]*>([0-9A-Z-]{29})</a>.*?<td class="[^"]*\bforecast\b[^"]*">([^<]*)</td>',
+        page,
+        re.S,
     )
     return dict(rows)
 

@@ -235,7 +235,11 @@ def test_deactivate_requests_the_deactivation(tree, client_for):
     assert reload(key).state == State.DEACTIVATION_REQUESTED
     assert flashes(response) == ["Deactivation requested: it is final when the product next calls home."]
     page = client.get(detail_url(key))
-    assert status_badge(text(page)) == ("status-pending", "\u23f3", "Deactivation requested \u2013 still active")
+    assert status_badge(text(page)) == (
+        "status-pending",
+        "\u23f3",
+        "Deactivation requested \u2013 still active",
+    )
     # The undo of a pending request says what it undoes.
     assert buttons(page) == ["Withdraw deactivation request", "Move key"]
     assert AuditEntry.objects.filter(action="key.request_deactivation", object_id=str(key.pk)).exists()
