@@ -67,7 +67,7 @@ class BulkResult:
         if self.not_found:
             parts.append(f"{self.not_found} not found")
         if self.refused:
-            reasons = "; ".join(f"{r.key} — {r.reason}" for r in self.refused)
+            reasons = "; ".join(f"{r.key} — {r.reason.rstrip('.')}" for r in self.refused)
             parts.append(f"{len(self.refused)} refused: {reasons}")
         noun = "key" if self.total == 1 else "keys"
         return f"{self.total} {noun}: {', '.join(parts) or 'nothing to do'}."
