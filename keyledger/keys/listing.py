@@ -47,7 +47,6 @@ SORT_COLUMNS: dict[str, SortColumn] = {
         SortColumn("status", "Status"),
         SortColumn("site", "Site", site_list=False),
         SortColumn("machine", "Machine"),
-        SortColumn("edition", "Edition"),
         SortColumn("last_call_home", "Last Call Home"),
     )
 }
@@ -112,7 +111,6 @@ def listed(keys: QuerySet[ProductKey], *, status: str, sort: Sort, now: datetime
         "status": _severity(now),
         "site": Lower("site__name"),
         "machine": Lower("machine_name"),
-        "edition": F("edition"),
         "last_call_home": F("last_call_home_at"),
     }[sort.column]
     order = [_order(expression, sort.descending)]

@@ -5,15 +5,17 @@ import importlib
 import json
 import re
 import urllib.request
+from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from keyledger.audit.actor import Actor
 from keyledger.keys.actions import source_keys
 from keyledger.keys.models import Product, ProductKey
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import ARTIFACTS, sign_in
 
 MACHINE = {"name": "FS01", "hardware_id": "HW-0001", "software_id": "SW-0001"}
 
@@ -80,7 +82,7 @@ def test_msp_user_sources_keys_for_each_product_at_a_site(page, tree):
     add.get_by_role("button", name="Add Key(s)").click()
     expect(page.get_by_role("status")).to_have_text("3 keys added.")
     expect(panel(page).locator("table.keys .product-key")).to_have_count(3)
-    expect(panel(page).locator("table.keys .badge")).to_have_text(["Not activated"] * 3)
+    expect(panel(page).locator("table.keys .status-label")).to_have_text(["Not activated"] * 3)
 
     # ImageManager with job licenses; a count over 150 is refused next to its field first.
     panel(page).get_by_role("tab", name="StorageCraft ImageManager").click()
@@ -157,8 +159,9 @@ def test_deactivate_and_reactivate_a_key_finalised_by_its_call_home(page, tree, 
         "Deactivation requested: it is final when the product next calls home."
     )
     # The list beside the details follows.
-    expect(panel(page).locator("table.keys .badge")).to_have_text(
-        ["Deactivation requested \u2013 still active"]
+    expect(panel(page).locator("table.keys .status-label")).to_have_text(["Deactivation requested"])
+    expect(panel(page).locator("table.keys .badge")).to_have_attribute(
+        "title", "Deactivation requested \u2013 still active"
     )
 
     assert call_home(live_server, key.key)["status"] == "deactivated"
@@ -171,8 +174,86 @@ def test_deactivate_and_reactivate_a_key_finalised_by_its_call_home(page, tree, 
 
     details.get_by_role("button", name="Reactivate").click()
     expect(details.locator("#key-status")).to_have_text("Reactivation requested")
-    expect(details.get_by_role("button", name="Cancel reactivation request")).to_be_visible()
+    expect(details.get_by_role("button", name="Withdraw reactivation request")).to_be_visible()
 
     assert call_home(live_server, key.key)["status"] == "active"
     page.reload()
     expect(page.locator("#activation-details #key-status")).to_have_text("OK")
+
+
+def no_horizontal_overflow(page: Page) -> None:
+    """Neither the page nor the key panel's card scrolls sideways (the table may, inside it)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert page.evaluate(
+        "(() => { const c = document.getElementById('product-panel'); return c.scrollWidth <= c.clientWidth; })()"
+    )
+
+
+def test_a_distributor_deactivates_five_critical_keys_at_once(page, tree):
+    site = tree.site_a1
+    site.name = "Alpha Dental Main Street Practice and Imaging Centre"
+    site.save(update_fields=["name"])
+    spmsp = Product.objects.get(code="spmsp")
+    keys = source_keys(
+        product=spmsp, quantity=8, account=tree.account_a1, site=site, fields={}, actor=Actor.system()
+    )
+    now = timezone.now()
+    for i, key in enumerate(keys):
+        # Activated; the first six then fell silent four days ago: Critical.
+        ProductKey.objects.filter(pk=key.pk).update(
+            state=ProductKey.State.OK,
+            activated_at=now - timedelta(days=10),
+            machine_name=f"FILESERVER-{i:02d}-RACK-B-UPSTAIRS-CABINET",
+            machine_hardware_id=f"HW-{i}",
+            machine_software_id=f"SW-{i}",
+            edition="server",
+            last_call_home_at=now - timedelta(days=4 if i < 6 else 0),
+            critical_due_at=now - timedelta(days=1) if i < 6 else now + timedelta(days=3),
+        )
+    page.set_viewport_size({"width": 1366, "height": 768})
+    sign_in(page, tree.dist_a_member.email)
+    page.goto(f"/sites/{site.pk}/")
+    expect(panel(page).locator("table.keys .product-key")).to_have_count(8)
+    tabs = panel(page).get_by_role("tab")
+    expect(tabs.first).to_contain_text("8")
+    expect(tabs.first).to_contain_text("\u26a0 6")
+    expect(tabs.first).to_have_accessible_description("8 keys, 6 Critical")
+    # The tabs stay on one line, GRE's too.
+    tops = {round(box["y"]) for box in (tabs.nth(i).bounding_box() for i in range(tabs.count()))}
+    assert len(tops) == 1, tops
+    assert page.evaluate(
+        "(() => { const t = document.querySelector('.product-tabs'); return t.scrollWidth <= t.clientWidth; })()"
+    ), "the tabs do not fit one line at 1366 px"
+    page.locator("#product-panel").screenshot(path=str(ARTIFACTS / "key-list-site-1366.png"), caret="initial")
+    no_horizontal_overflow(page)
+
+    panel(page).get_by_role("navigation", name="Status filter").get_by_role("link", name="Critical").click()
+    expect(page).to_have_url(re.compile(rf"/sites/{site.pk}/\?product=spmsp&status=critical$"))
+    expect(panel(page).locator("table.keys .product-key")).to_have_count(6)
+    checkboxes = panel(page).locator("input[data-key-select]")
+    for i in range(5):
+        checkboxes.nth(i).check()
+    expect(panel(page).locator("[data-selected-count]")).to_have_text("5 selected")
+    panel(page).get_by_role("button", name="Deactivate", exact=True).click()
+
+    expect(panel(page).get_by_role("heading", name="Deactivate 5 ShadowProtect keys?")).to_be_visible()
+    panel(page).get_by_role("button", name="Deactivate 5 keys").click()
+    expect(panel(page).locator(".bulk-summary")).to_have_text("5 keys: 5 deactivation requested.")
+    states = sorted(ProductKey.objects.filter(site=site).values_list("state", flat=True))
+    assert states.count(ProductKey.State.DEACTIVATION_REQUESTED) == 5
+    # Still on the Critical filter: the one left.
+    expect(panel(page).locator("table.keys .product-key")).to_have_count(1)
+
+    for width in (1366, 1024):
+        page.set_viewport_size({"width": width, "height": 768})
+        page.goto(f"/accounts/{tree.account_a1.pk}/")
+        expect(panel(page).locator("table.keys .product-key")).to_have_count(8)
+        page.locator("#product-panel").screenshot(
+            path=str(ARTIFACTS / f"key-list-{width}.png"), caret="initial"
+        )
+        no_horizontal_overflow(page)
+        if width == 1366:  # the table fits its card: nothing scrolls, not even inside it
+            assert page.evaluate(
+                "(() => { const w = document.querySelector('#key-panel .table-wrap');"
+                " return w.scrollWidth <= w.clientWidth; })()"
+            )

@@ -215,9 +215,11 @@ def test_each_tab_counts_its_keys_and_critical_keys(tree, client_for):
         '<span class="tab-count" aria-hidden="true">4 · <span class="tab-critical">&#9888; 1</span>'
         in tab("spmsp")
     )
-    assert '<span class="visually-hidden">, 4 keys, 1 Critical</span>' in tab("spmsp")
-    assert '<span class="visually-hidden">, 1 key</span>' in tab("gre")
-    assert '<span class="visually-hidden">, 0 keys</span>' in tab("imagemanager")
+    # In words, as each tab's description.
+    assert 'aria-describedby="product-tab-spmsp-counts"' in tab("spmsp")
+    assert '<span id="product-tab-spmsp-counts">4 keys, 1 Critical</span>' in body
+    assert '<span id="product-tab-gre-counts">1 key</span>' in body
+    assert '<span id="product-tab-imagemanager-counts">0 keys</span>' in body
     assert silent.key in body
     # One grouped query for all the tabs.
     grouped = [q["sql"] for q in queries.captured_queries if '"product_id" AS "product", COUNT(' in q["sql"]]

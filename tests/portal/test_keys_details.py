@@ -237,7 +237,7 @@ def test_deactivate_requests_the_deactivation(tree, client_for):
     page = client.get(detail_url(key))
     assert status_badge(text(page)) == (
         "status-pending",
-        "\u23f3",
+        "\u25d4",
         "Deactivation requested \u2013 still active",
     )
     # The undo of a pending request says what it undoes.

@@ -27,7 +27,7 @@ from keyledger.customers.models import Account, Site
 from keyledger.keys import listing, statuses
 from keyledger.keys.models import Product, ProductKey
 from keyledger.organisations.roles import Permission
-from keyledger.portal.forms.keys import placement_value
+from keyledger.portal.forms.keys import placement_value, short_name
 from keyledger.portal.views.key_status import STATUS_BADGES, StatusBadge
 from keyledger.portal.views.keys import _add_form, _detail_url, _is_htmx, _pick_product
 from keyledger.portal.views.methods import only_methods
@@ -62,6 +62,18 @@ class ListQuery:
             values["sort"] = ""
         values = {k: v for k, v in values.items() if v not in (None, "") and (k, str(v)) != ("page", "1")}
         return "?" + urlencode(values) if values else ""
+
+
+# A tab label longer than this shows the product's short name (GRE), so that the tabs fit one
+# line of the panel at 1366 px; the full label stays the tab's accessible name and tooltip.
+LONG_TAB_LABEL = 30
+
+
+def _short_tab_label(product: Product) -> str:
+    if len(product.tab_label) <= LONG_TAB_LABEL:
+        return ""
+    short = short_name(product)
+    return short if short != product.name else ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,7 @@ def list_context(
         "tabs": [
             {
                 "product": p,
+                "short": _short_tab_label(p),
                 "count": tab_counts.get(p.pk, listing.TabCount()),
                 **link(product=p.code, page=None),
             }

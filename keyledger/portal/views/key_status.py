@@ -33,8 +33,8 @@ STATUS_BADGES: dict[str, StatusBadge] = {
     b.state: b
     for b in (
         StatusBadge(State.CRITICAL, "status-critical", "\u26a0", "Critical"),
-        StatusBadge(State.DEACTIVATION_REQUESTED, "status-pending", "\u23f3", "Deactivation requested"),
-        StatusBadge(State.REACTIVATION_REQUESTED, "status-pending", "\u23f3", "Reactivation requested"),
+        StatusBadge(State.DEACTIVATION_REQUESTED, "status-pending", "\u25d4", "Deactivation requested"),
+        StatusBadge(State.REACTIVATION_REQUESTED, "status-pending", "\u25d4", "Reactivation requested"),
         StatusBadge(State.OK, "status-ok", "\u2713", "OK"),
         StatusBadge(State.DEACTIVATED, "status-off", "\u2013", "Deactivated"),
         StatusBadge(State.UNUSED, "status-off", "\u25cb", "Not activated"),
