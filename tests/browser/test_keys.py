@@ -227,6 +227,13 @@ def test_a_distributor_deactivates_five_critical_keys_at_once(page, tree):
     page.locator("#product-panel").screenshot(path=str(ARTIFACTS / "key-list-site-1366.png"), caret="initial")
     no_horizontal_overflow(page)
 
+    # Select all on this page ticks every row; unticking one row unticks it again.
+    panel(page).get_by_label("Select all on this page").check()
+    expect(panel(page).locator("[data-selected-count]")).to_have_text("8 selected")
+    panel(page).locator("input[data-key-select]").first.uncheck()
+    expect(panel(page).get_by_label("Select all on this page")).not_to_be_checked()
+    expect(panel(page).locator("[data-selected-count]")).to_have_text("7 selected")
+
     panel(page).get_by_role("navigation", name="Status filter").get_by_role("link", name="Critical").click()
     expect(page).to_have_url(re.compile(rf"/sites/{site.pk}/\?product=spmsp&status=critical$"))
     expect(panel(page).locator("table.keys .product-key")).to_have_count(6)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from keyledger.audit.actor import Actor
 from keyledger.audit.models import AuditEntry
 from keyledger.customers.models import Site
-from keyledger.keys import actions, bulk
+from keyledger.keys import actions, bulk, states
 from keyledger.keys.models import KeyEvent, ProductKey
 from tests.keys.factories import PRODUCT_ACTOR, call, reload, source
 
@@ -100,7 +100,7 @@ def test_with_htmx_the_summary_shows_above_the_list(tree, client_for):
     body = text(response)
     assert body.lstrip().startswith('<div id="key-panel"')
     assert (
-        '<div class="flash flash-info bulk-summary" role="status">2 keys: 2 deactivation requested.</div>'
+        '<div class="flash flash-success bulk-summary" role="status">2 keys: 2 deactivation requested.</div>'
         in body
     )
 
@@ -258,6 +258,31 @@ def test_a_refused_key_does_not_undo_the_others(tree):
         "A key that is not activated cannot be deactivated."
     )
     assert {reload(first).state, reload(second).state} == {State.DEACTIVATION_REQUESTED}
+
+
+def test_a_key_that_changed_meanwhile_is_reported_and_the_others_go_on(tree, monkeypatch):
+    first, raced, last = at_site(tree, 3)
+    real = actions.request_deactivation
+
+    def racing(*, key, actor, now=None):
+        if key.pk == raced.pk:
+            raise states.Conflict(key.key)
+        return real(key=key, actor=actor, now=now)
+
+    monkeypatch.setattr(actions, "request_deactivation", racing)
+
+    result = bulk.change_keys(
+        keys=[first, raced, last], operation=bulk.Operation.DEACTIVATE, actor=Actor.system()
+    )
+
+    assert result.summary() == (
+        f"3 keys: 2 deactivation requested, 1 refused: {raced.key} — it changed meanwhile; try again."
+    )
+    assert [reload(k).state for k in (first, raced, last)] == [
+        State.DEACTIVATION_REQUESTED,
+        State.OK,
+        State.DEACTIVATION_REQUESTED,
+    ]
 
 
 def test_a_gre_key_is_refused_deactivation_by_its_product(tree):

@@ -98,7 +98,8 @@ def _bulk(request: HttpRequest, *, account: Account, site: Site | None) -> HttpR
             site=destination[1],
             not_found=not_found,
         )
-        return _back(request, account=account, site=site, notice=result.summary())
+        level = "warning" if result.refused or result.not_found else "success"
+        return _back(request, account=account, site=site, notice=result.summary(), level=level)
     context = {
         **panel_urls(account, site),
         "msp": account.msp,
@@ -124,11 +125,15 @@ def _bulk(request: HttpRequest, *, account: Account, site: Site | None) -> HttpR
     return render(request, "portal/keys/bulk_confirm_page.html", context, status=422 if refused else 200)
 
 
-def _back(request: HttpRequest, *, account: Account, site: Site | None, notice: str) -> HttpResponse:
+def _back(
+    request: HttpRequest, *, account: Account, site: Site | None, notice: str, level: str = "info"
+) -> HttpResponse:
     """The key list again, as it was, with the outcome above it."""
     if _is_htmx(request):
-        return render_panel(request, account=account, site=site, data=request.POST, notice=notice)
-    messages.info(request, notice)
+        return render_panel(
+            request, account=account, site=site, data=request.POST, notice=notice, notice_level=level
+        )
+    messages.add_message(request, getattr(messages, level.upper()), notice)
     catalog = list(products())
     product = _pick_product(catalog, request.POST.get("product"))
     url = panel_urls(account, site)["detail_url"]

@@ -193,6 +193,7 @@ def render_panel(
     site: Site | None,
     data: QueryDict,
     notice: str = "",
+    notice_level: str = "info",
 ) -> HttpResponse:
     catalog = list(products())
     product = _pick_product(catalog, data.get("product"))
@@ -204,6 +205,7 @@ def render_panel(
         "products": catalog,
         "product": product,
         "notice": notice,
+        "notice_level": notice_level,
     }
     if product is not None:
         query = ListQuery.parse(data, product=product, site=site)

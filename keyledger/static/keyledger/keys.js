@@ -18,7 +18,7 @@
     }
     const count = form.querySelector("[data-selected-count]");
     if (count) {
-      if (all && all.checked) count.textContent = all.parentElement.textContent.trim().replace(/^Select /, "") + " selected";
+      if (all && all.checked) count.textContent = `All ${all.dataset.matching} selected, on every page`;
       else count.textContent = checked ? `${checked} selected` : "";
     }
   }
