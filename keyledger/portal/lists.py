@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.core.paginator import Page, Paginator
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 
 
@@ -83,14 +83,17 @@ def sorted_page(
     per_page: int,
     noun: str,
     noun_one: str,
-    name_field: str = "name",
+    search_fields: tuple[str, ...] = ("name",),
 ) -> ListPage:
     """Filter `rows` by the name box, sort them by the heading in `?sort=` (`-key` for
     descending; `default` when absent or unknown) and cut the page in `?page=`."""
     search = NameFilterForm(request.GET)
     query = search.cleaned_data["q"].strip() if search.is_valid() else ""
     if query:
-        rows = rows.filter(**{f"{name_field}__icontains": query})
+        match = Q()
+        for name in search_fields:
+            match |= Q(**{f"{name}__icontains": query})
+        rows = rows.filter(match)
     by_key = {c.key: c for c in columns if c.sortable}
     wanted = request.GET.get("sort", "")
     descending = wanted.startswith("-")
