@@ -93,6 +93,8 @@ def test_msp_user_moves_a_site_to_another_account(page, tree):
     accounts_sites(page).locator("summary", has_text="Alpha Dental").locator(".toggle").click()
     site_link.click()
     expect(detail(page).get_by_role("heading", name="Site Detail")).to_be_visible()
+    # The details are a summary, keys first; Edit opens the form in its place.
+    detail(page).get_by_role("link", name="Edit").click()
     page.get_by_label("Account", exact=True).select_option(label="Foxtrot Bakery")
     detail(page).get_by_role("button", name="Save").click()
 
@@ -120,6 +122,7 @@ def test_distributor_picks_its_msp_and_moves_a_site(page, tree):
     expect(page.get_by_role("heading", name=f"Key Management · {tree.msp_a3.name}")).to_be_visible()
     accounts_sites(page).locator("summary", has_text="Charlie Farms").locator(".toggle").click()
     accounts_sites(page).get_by_role("link", name="Charlie Farms Barn").click()
+    detail(page).get_by_role("link", name="Edit").click()
     page.get_by_label("Account", exact=True).select_option(label="Golf Estates")
     page.get_by_label("Notes").fill("Moved with the herd")
     detail(page).get_by_role("button", name="Save").click()
@@ -138,6 +141,7 @@ def test_read_only_user_browses_without_controls(page, tree):
 
     accounts_sites(page).get_by_role("link", name="Alpha Dental", exact=True).click()
 
-    expect(detail(page).get_by_text("Account Name")).to_be_visible()
+    expect(detail(page).get_by_role("heading", name="Account Detail · Alpha Dental")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    expect(detail(page).get_by_role("link", name="Edit")).to_have_count(0)
     expect(page.get_by_role("link", name="Add Account")).to_have_count(0)
