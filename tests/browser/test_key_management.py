@@ -1,14 +1,13 @@
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from keyledger.audit.actor import Actor
 from keyledger.customers.models import Account, Site
 from keyledger.keys.actions import source_keys
-from keyledger.keys.models import Product, ProductKey
+from keyledger.keys.models import Product
+from keyledger.testing.keys import make_critical
 from keyledger.testing.tree import make_account, make_site
 from tests.browser.conftest import sign_in
 
@@ -177,20 +176,6 @@ def _long_named_site_with_keys(tree) -> Site:
     )
     make_critical(keys[0])
     return site
-
-
-def make_critical(key: ProductKey) -> None:
-    """Activated three days ago and silent since: past its critical threshold an hour ago."""
-    now = timezone.now()
-    ProductKey.objects.filter(pk=key.pk).update(
-        state=ProductKey.State.OK,
-        activated_at=now - timedelta(days=3),
-        last_call_home_at=now - timedelta(days=3),
-        machine_name="FS01",
-        machine_hardware_id="HW-1",
-        machine_software_id="SW-1",
-        critical_due_at=now - timedelta(hours=1),
-    )
 
 
 def _fits(page: Page) -> None:
