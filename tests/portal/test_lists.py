@@ -347,3 +347,16 @@ def test_the_actions_keep_the_sort_key_with_the_name(tree):
 def test_a_user_sorts_by_name_or_else_email(tree, name):
     user = make_user(tree.dist_a, "Zed9@dist-a.test", full_name=name)
     assert user.sort_name == natural_sort_key(name or "zed9@dist-a.test")
+
+
+def test_an_account_summary_names_a_few_sites_and_counts_the_rest(tree, client_for):
+    for n in range(12):
+        make_site(tree.account_a1, f"Branch {n}")
+
+    body = text(
+        client_for(tree.msp_a1_member).get(reverse("portal:account_detail", args=[tree.account_a1.pk]))
+    )
+
+    summary = body[body.index('id="detail-summary"') : body.index('id="product-panel"')]
+    assert summary.count('href="/sites/') == 10
+    assert "and 3 more in the Accounts/Sites panel" in summary

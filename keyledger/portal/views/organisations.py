@@ -104,9 +104,9 @@ def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
         )
     context = {
         "org": org,
-        "users": org.users.order_by("email"),
+        "users": org.users.order_by("sort_name", "pk"),
         "invitations": invitations,
-        "children": org.children.order_by("name"),
+        "children": org.children.order_by("sort_name", "pk"),
         "key_management_url": _key_management_url(org),
         "can_edit_agreement": request.user.is_vendor_staff and org.kind == Kind.DISTRIBUTOR,
         "can_grant": below_own
