@@ -1,4 +1,4 @@
-"""Key Management: the MSP picker, and an MSP's accounts and sites (SPEC §4).
+"""Key Management: an MSP's accounts and sites (SPEC §4). The MSP picker is msp_picker.py.
 
 Every page is a full page, so links and reloads work without JavaScript; with htmx the
 tree's links and the detail forms swap only the detail panel and the Accounts/Sites panel.
@@ -26,8 +26,6 @@ from keyledger.access import (
     get_msp_for_user,
     get_site_for_user,
     msp_has_accounts,
-    msps_for_user,
-    msps_with_counts_for_user,
     require,
 )
 from keyledger.audit.actor import Actor
@@ -36,10 +34,8 @@ from keyledger.customers.models import Account, Site
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.key_management import AccountForm, SiteForm, TreeFilterForm
-from keyledger.portal.lists import Column, sorted_page
 from keyledger.portal.views.methods import only_methods
 
-MSPS_PER_PAGE = 25
 ACCOUNTS_PER_PAGE = 50
 
 
@@ -53,9 +49,13 @@ def _tree_page(request: HttpRequest, msp: Organisation, account: Account | None)
     )
     number = request.GET.get("accounts_page")
     if number is None and account is not None:
-        before = accounts.filter(
-            Q(sort_name__lt=account.sort_name) | Q(sort_name=account.sort_name, pk__lt=account.pk)
+        # Counted without the key counts' joins: only the accounts before it in the tree's order.
+        before = accounts_for_user(request.user).filter(
+            Q(sort_name__lt=account.sort_name) | Q(sort_name=account.sort_name, pk__lt=account.pk),
+            msp=msp,
         )
+        if query:
+            before = before.filter(name__icontains=query)
         number = before.count() // ACCOUNTS_PER_PAGE + 1
     return Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(number), query
 
@@ -105,7 +105,8 @@ def _page(
 
 def _int_or_none(value: str | None) -> int | None:
     # isascii: "²".isdigit() is true, yet int() refuses it.
-    return int(value) if value and value.isascii() and value.isdigit() else None
+    # At most 18 digits: a larger number is no id, and would overflow the database's integer.
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
@@ -115,52 +116,6 @@ def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
     except ValidationError as exc:
         form.add_error(None, exc)
         return None
-
-
-PICKER_COLUMNS = [
-    Column("name", "MSP", ("sort_name",)),
-    Column("distributor", "Distributor", ("parent__sort_name", "sort_name")),
-    Column("access", "Portal access"),
-    Column("accounts", "Accounts", ("account_count",), numeric=True),
-    Column("keys", "Keys", ("key_count",), numeric=True),
-    Column("critical", "Critical keys", ("critical_count",), numeric=True),
-]
-
-
-@login_required
-def key_management(request: HttpRequest) -> HttpResponse:
-    """The MSP picker: each MSP with its accounts, keys and Critical keys, so that a
-    distributor reaches every Critical key in two clicks: the Critical count of an MSP
-    (its MSP page), then the Critical badge of an account or site there (its key list
-    filtered to Critical). "Only MSPs with Critical keys" keeps the MSPs that need it."""
-    user = request.user
-    require(user, Permission.VIEW_KEYS)
-    if not_allowed := only_methods(request, "GET"):
-        return not_allowed
-    if user.organisation.kind == Organisation.Kind.MSP:
-        return redirect("portal:msp_key_management", msp_id=user.organisation.pk)
-    msps = msps_with_counts_for_user(user, now=timezone.now()).select_related("parent")
-    only_critical = request.GET.get("critical") == "1"
-    if only_critical:
-        msps = msps.filter(critical_count__gt=0)
-    listing = sorted_page(
-        request,
-        msps,
-        columns=PICKER_COLUMNS,
-        default="name",
-        per_page=MSPS_PER_PAGE,
-        noun="MSPs",
-        noun_one="MSP",
-    )
-    context = {
-        "listing": listing,
-        "query": listing.query,
-        "only_critical": only_critical,
-        "any_msp": listing.total or only_critical or listing.filtered or msps_for_user(user).exists(),
-        "own": user.organisation,
-        "may_create_msps": user.can(Permission.MANAGE_ORGANISATIONS) and user.organisation.can_create_msps,
-    }
-    return render(request, "portal/key_management/picker.html", context)
 
 
 @login_required
