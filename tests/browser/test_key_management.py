@@ -249,3 +249,20 @@ def test_edit_opens_the_form_in_place_and_cancel_closes_it(page, tree):
     expect(detail(page).get_by_role("heading", name="Account Detail · Alpha Dental Group")).to_be_visible()
     expect(accounts_sites(page).get_by_role("link", name="Alpha Dental Group", exact=True)).to_be_visible()
     assert page.evaluate("window.keyledgerSamePage") is True
+
+
+def test_the_picker_sorts_by_a_heading_and_shows_where_it_is(page, tree):
+    _long_named_site_with_keys(tree)
+    page.set_viewport_size({"width": 1024, "height": 768})
+    sign_in(page, tree.dist_a_admin.email)
+    page.goto("/key-management/")
+
+    expect(page.locator(".list-total")).to_have_text("Page 1 of 1 · 3 MSPs")
+    critical = page.get_by_role("columnheader", name="Critical keys")
+    expect(critical).to_have_attribute("aria-sort", "none")
+    critical.get_by_role("link").click()
+    expect(critical).to_have_attribute("aria-sort", "ascending")
+    critical.get_by_role("link").click()
+    expect(critical).to_have_attribute("aria-sort", "descending")
+    expect(page).to_have_url(re.compile(r"\?sort=-critical$"))
+    expect(page.locator("table.msp-picker tbody tr").first).to_contain_text(tree.msp_a1.name)
