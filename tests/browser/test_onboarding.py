@@ -1,7 +1,6 @@
 """Onboarding through the browser: a vendor creates a distributor whose first login sets a
 password; a distributor creates an MSP and invites another, which completes its account."""
 
-
 from django.core import mail
 from playwright.sync_api import Page, expect
 
