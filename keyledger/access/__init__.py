@@ -18,6 +18,7 @@ from keyledger.access.customers import (
     accounts_for_user,
     get_account_for_user,
     get_site_for_user,
+    msp_has_accounts,
     sites_for_user,
 )
 from keyledger.access.keys import get_key_for_user, keys_for_user, products
@@ -26,6 +27,7 @@ from keyledger.access.organisations import (
     get_msp_for_user,
     get_organisation_for_user,
     msps_for_user,
+    msps_with_counts_for_user,
     organisations_for_user,
     require,
     users_for_user,
@@ -48,7 +50,9 @@ __all__ = [
     "get_user_for_user",
     "invitations_for_user",
     "keys_for_user",
+    "msp_has_accounts",
     "msps_for_user",
+    "msps_with_counts_for_user",
     "organisations_for_user",
     "price_lists_for_user",
     "products",

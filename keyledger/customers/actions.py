@@ -17,6 +17,7 @@ from keyledger.audit.record import diff, record
 from keyledger.customers.models import Account, Site
 from keyledger.keys import actions as key_actions
 from keyledger.organisations.models import Organisation
+from keyledger.organisations.naming import natural_sort_key
 
 NAME_MAX_LENGTH = 200
 
@@ -64,7 +65,11 @@ def create_account(
         raise ValidationError({"name": _account_name_taken(msp, name)})
     account = _write_unique(
         lambda: Account.objects.create(
-            msp=msp, name=name, address=_clean_text(address), notes=_clean_text(notes)
+            msp=msp,
+            name=name,
+            sort_name=natural_sort_key(name),
+            address=_clean_text(address),
+            notes=_clean_text(notes),
         ),
         message=_account_name_taken(msp, name),
     )
@@ -91,9 +96,13 @@ def update_account(*, account: Account, name: str, address: str, notes: str, act
         return account
     for field in changes:
         setattr(account, field, after[field])
+    update_fields = list(changes)
+    if "name" in changes:
+        account.sort_name = natural_sort_key(name)
+        update_fields.append("sort_name")
 
     def write() -> Account:
-        account.save(update_fields=list(changes))
+        account.save(update_fields=update_fields)
         return account
 
     _write_unique(write, message=_account_name_taken(account.msp, name))
@@ -108,7 +117,11 @@ def create_site(*, account: Account, name: str, address: str = "", notes: str = 
         raise ValidationError({"name": _site_name_taken(account, name)})
     site = _write_unique(
         lambda: Site.objects.create(
-            account=account, name=name, address=_clean_text(address), notes=_clean_text(notes)
+            account=account,
+            name=name,
+            sort_name=natural_sort_key(name),
+            address=_clean_text(address),
+            notes=_clean_text(notes),
         ),
         message=_site_name_taken(account, name),
     )
@@ -146,6 +159,9 @@ def update_site(*, site: Site, name: str, account: Account, address: str, notes:
     for field in changes:
         setattr(site, field, after[field])
     update_fields = list(changes)
+    if "name" in changes:
+        site.sort_name = natural_sort_key(name)
+        update_fields.append("sort_name")
     if moved:
         site.account = account
         # The site's keys move with it (each move is a key event: billing follows the key).

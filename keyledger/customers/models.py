@@ -7,6 +7,8 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from keyledger.organisations.naming import SORT_NAME_MAX_LENGTH
+
 
 class NamedQuerySet(models.QuerySet):
     def named(self, name: str) -> Self:
@@ -16,7 +18,8 @@ class NamedQuerySet(models.QuerySet):
         return self.alias(lower_name=Lower("name")).filter(lower_name=Lower(Value(name)))
 
     def by_name(self) -> Self:
-        return self.order_by(Lower("name"), "pk")
+        """In natural order ("Site 2" before "Site 10"), by the key the actions keep in sort_name."""
+        return self.order_by("sort_name", "pk")
 
 
 class Account(models.Model):
@@ -24,6 +27,8 @@ class Account(models.Model):
 
     msp = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT, related_name="accounts")
     name = models.CharField("Account Name", max_length=200)
+    # natural_sort_key(name), written by the actions that name or rename: lists order by it.
+    sort_name = models.CharField(max_length=SORT_NAME_MAX_LENGTH, editable=False, default="")
     address = models.TextField("Address", blank=True)
     notes = models.TextField("Notes", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -31,7 +36,8 @@ class Account(models.Model):
     objects = NamedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["sort_name", "pk"]
+        indexes = [models.Index(fields=["msp", "sort_name"], name="account_msp_sort_name")]
         constraints = [models.UniqueConstraint(Lower("name"), "msp", name="account_name_unique_per_msp")]
 
     def __str__(self) -> str:
@@ -41,6 +47,7 @@ class Account(models.Model):
 class Site(models.Model):
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="sites")
     name = models.CharField("Site Name", max_length=200)
+    sort_name = models.CharField(max_length=SORT_NAME_MAX_LENGTH, editable=False, default="")
     address = models.TextField("Address", blank=True)
     notes = models.TextField("Notes", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -48,7 +55,8 @@ class Site(models.Model):
     objects = NamedQuerySet.as_manager()
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["sort_name", "pk"]
+        indexes = [models.Index(fields=["account", "sort_name"], name="site_account_sort_name")]
         constraints = [models.UniqueConstraint(Lower("name"), "account", name="site_name_unique_per_account")]
 
     def __str__(self) -> str:

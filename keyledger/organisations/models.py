@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from keyledger.organisations.naming import SORT_NAME_MAX_LENGTH, natural_sort_key
 from keyledger.organisations.roles import Permission, Role, role_allows
 
 
@@ -28,6 +29,8 @@ class Organisation(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=200)
+    # natural_sort_key(name), written by the actions that name or rename: lists order by it.
+    sort_name = models.CharField(max_length=SORT_NAME_MAX_LENGTH, editable=False, default="")
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
@@ -54,7 +57,8 @@ class Organisation(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["sort_name", "pk"]
+        indexes = [models.Index(fields=["kind", "sort_name"], name="organisation_kind_sort_name")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(kind="vendor", parent__isnull=True) | models.Q(parent__isnull=False),
@@ -108,12 +112,19 @@ class Organisation(models.Model):
         return f"{prefix}{self.pk}/"
 
 
+def user_sort_name(*, full_name: str, email: str) -> str:
+    """A user is listed by name, or by email when it has none."""
+    return natural_sort_key(full_name.strip() or email)
+
+
 class UserManager(BaseUserManager["User"]):
     def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username)
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        email = self.normalize_email(email).lower()
+        fields["sort_name"] = user_sort_name(full_name=fields.get("full_name", ""), email=email)
+        user = self.model(email=email, **fields)
         user.set_password(password)
         user.save()
         return user
@@ -129,6 +140,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
+    # natural_sort_key(full_name or email), as the users list shows a user: see user_sort_name.
+    sort_name = models.CharField(max_length=SORT_NAME_MAX_LENGTH, editable=False, default="")
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="users")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     is_active = models.BooleanField(default=True)
@@ -143,6 +156,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        indexes = [models.Index(fields=["sort_name"], name="user_sort_name")]
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_case_insensitive_unique")]
 
     def __str__(self) -> str:

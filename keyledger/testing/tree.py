@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from keyledger.customers.models import Account, Site
 from keyledger.organisations.models import Organisation, TermsAcceptance, TermsVersion, User
+from keyledger.organisations.naming import natural_sort_key
 from keyledger.organisations.roles import Role
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 (test users only)
@@ -16,10 +17,20 @@ Access = Organisation.PortalAccess
 
 
 def make_org(*, parent: Organisation | None, kind: str, name: str, **fields) -> Organisation:
-    org = Organisation.objects.create(parent=parent, kind=kind, name=name, **fields)
+    org = Organisation.objects.create(
+        parent=parent, kind=kind, name=name, sort_name=natural_sort_key(name), **fields
+    )
     org.path = org.build_path()
     org.save(update_fields=["path"])
     return org
+
+
+def make_account(msp: Organisation, name: str, **fields) -> Account:
+    return Account.objects.create(msp=msp, name=name, sort_name=natural_sort_key(name), **fields)
+
+
+def make_site(account: Account, name: str, **fields) -> Site:
+    return Site.objects.create(account=account, name=name, sort_name=natural_sort_key(name), **fields)
 
 
 def make_user(org: Organisation, email: str, role: str = Role.ADMIN, **fields) -> User:
@@ -85,10 +96,10 @@ def build_tree() -> Tree:
     msp_b1 = make_org(
         parent=dist_b, kind=Kind.MSP, name="Dingo Networks", region="APAC", portal_access=Access.ACTIVE
     )
-    account_a1 = Account.objects.create(msp=msp_a1, name="Alpha Dental")
-    account_a2 = Account.objects.create(msp=msp_a2, name="Bravo Legal")
-    account_a3 = Account.objects.create(msp=msp_a3, name="Charlie Farms")
-    account_b1 = Account.objects.create(msp=msp_b1, name="Delta Freight")
+    account_a1 = make_account(msp_a1, "Alpha Dental")
+    account_a2 = make_account(msp_a2, "Bravo Legal")
+    account_a3 = make_account(msp_a3, "Charlie Farms")
+    account_b1 = make_account(msp_b1, "Delta Freight")
     terms = TermsVersion.objects.create(version=1, text="Use the portal fairly.")
     tree = Tree(
         vendor=vendor,
@@ -109,12 +120,12 @@ def build_tree() -> Tree:
         msp_b1=msp_b1,
         msp_b1_admin=make_user(msp_b1, "msp-b1@example.test"),
         account_a1=account_a1,
-        site_a1=Site.objects.create(account=account_a1, name="Alpha Dental Main Street"),
+        site_a1=make_site(account_a1, "Alpha Dental Main Street"),
         account_a2=account_a2,
-        site_a2=Site.objects.create(account=account_a2, name="Bravo Legal Harbour"),
+        site_a2=make_site(account_a2, "Bravo Legal Harbour"),
         account_a3=account_a3,
         account_b1=account_b1,
-        site_b1=Site.objects.create(account=account_b1, name="Delta Freight Depot"),
+        site_b1=make_site(account_b1, "Delta Freight Depot"),
         terms=terms,
     )
     for user in tree.users():

@@ -1,11 +1,11 @@
 from keyledger.access import account_tree_for_user
-from keyledger.customers.models import Account, Site
+from keyledger.testing.tree import make_account, make_site
 
 
 def test_the_tree_lists_accounts_and_sites_by_name_ignoring_case(tree, django_assert_num_queries):
-    zed = Account.objects.create(msp=tree.msp_a1, name="zed Works")
-    Site.objects.create(account=tree.account_a1, name="annex")
-    Site.objects.create(account=zed, name="Zed One")
+    zed = make_account(tree.msp_a1, "zed Works")
+    make_site(tree.account_a1, "annex")
+    make_site(zed, "Zed One")
 
     with django_assert_num_queries(2):
         accounts = account_tree_for_user(tree.msp_a1_member, tree.msp_a1)

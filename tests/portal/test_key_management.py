@@ -160,7 +160,7 @@ def test_the_tree_costs_the_same_few_queries_however_big(
 def test_the_selected_site_is_marked_and_its_account_open(tree, client_for):
     body = text(client_for(tree.msp_a1_admin).get(site_url(tree.site_a1)))
 
-    assert f'<a href="{site_url(tree.site_a1)}" aria-current="true">' in body
+    assert f'href="{site_url(tree.site_a1)}" title="{tree.site_a1.name}" aria-current="true">' in body
     assert "<details open>" in body
     assert f"{new_site_url(tree.msp_a1)}?account={tree.account_a1.pk}" in body
 
@@ -219,14 +219,31 @@ def test_read_only_users_cannot_add_accounts(tree, client_for):
     assert not Account.objects.filter(name="Mike Co").exists()
 
 
-def test_account_detail_is_a_form_with_its_sites(tree, client_for):
+def test_account_detail_is_a_summary_with_its_sites_and_an_edit_button(tree, client_for):
     body = text(client_for(tree.msp_a1_member).get(account_url(tree.account_a1)))
 
-    assert "Account Detail" in body
-    assert 'value="Alpha Dental"' in body
-    assert ">Save</button>" in body
-    assert f'<li><a href="{site_url(tree.site_a1)}">Alpha Dental Main Street</a></li>' in body
+    assert "<dt>Account Name</dt><dd>Alpha Dental</dd>" in body
+    assert 'value="Alpha Dental"' not in body
+    assert ">Save</button>" not in body
+    assert f'href="{account_url(tree.account_a1)}?edit=1"' in body
+    assert f'<a href="{site_url(tree.site_a1)}">Alpha Dental Main Street</a>' in body
     assert 'id="product-panel"' in body
+
+
+def test_edit_opens_the_account_form_and_cancel_closes_it(tree, client_for):
+    client = client_for(tree.msp_a1_member)
+
+    page = text(client.get(account_url(tree.account_a1), {"edit": "1"}))
+    fragment = text(
+        client.get(account_url(tree.account_a1), {"edit": "1", "fragment": "1"}, HTTP_HX_REQUEST="true")
+    )
+    cancel = text(client.get(account_url(tree.account_a1), {"fragment": "1"}, HTTP_HX_REQUEST="true"))
+
+    assert 'value="Alpha Dental"' in page and ">Save</button>" in page and 'id="product-panel"' in page
+    assert fragment.lstrip().startswith('<section id="detail-summary"')
+    assert 'value="Alpha Dental"' in fragment and ">Cancel</a>" in fragment
+    assert "Accounts/Sites" not in fragment and "product-panel" not in fragment
+    assert "<dt>Account Name</dt><dd>Alpha Dental</dd>" in cancel and "<form" not in cancel
 
 
 def test_edit_account(tree, client_for):
@@ -259,6 +276,7 @@ def test_read_only_users_see_an_account_but_cannot_change_it(tree, client_for):
     response = client.post(account_url(tree.account_a1), {"name": "Hijacked"})
 
     assert "<dt>Account Name</dt><dd>Alpha Dental</dd>" in body
+    assert "?edit=1" not in body
     assert '<form method="post" action="/accounts/' not in body
     assert ">Save</button>" not in body
     assert response.status_code == 403
@@ -330,8 +348,16 @@ def test_read_only_users_cannot_add_sites(tree, client_for):
     )
 
 
-def test_site_detail_is_a_form_with_the_account_select(tree, client_for):
+def test_site_detail_is_a_summary_with_its_account(tree, client_for):
     body = text(client_for(tree.msp_a1_admin).get(site_url(tree.site_a1)))
+
+    assert f'<dt>Account</dt><dd><a href="{account_url(tree.account_a1)}">Alpha Dental</a></dd>' in body
+    assert f'href="{site_url(tree.site_a1)}?edit=1"' in body
+    assert "<select" not in body
+
+
+def test_editing_a_site_shows_the_form_with_the_account_select(tree, client_for):
+    body = text(client_for(tree.msp_a1_admin).get(site_url(tree.site_a1), {"edit": "1"}))
 
     assert "Site Detail" in body
     assert 'value="Alpha Dental Main Street"' in body
@@ -381,8 +407,9 @@ def test_read_only_users_see_a_site_but_cannot_change_it(tree, client_for):
     body = text(client.get(site_url(tree.site_a1)))
     response = client.post(site_url(tree.site_a1), {"name": "Moved", "account": target.pk})
 
-    assert "<dt>Account</dt><dd>Alpha Dental</dd>" in body
-    assert ">Save</button>" not in body
+    assert f'<dt>Account</dt><dd><a href="{account_url(tree.account_a1)}">Alpha Dental</a></dd>' in body
+    assert ">Save</button>" not in body and "?edit=1" not in body
+    assert ">Save</button>" not in text(client.get(site_url(tree.site_a1), {"edit": "1"}))
     assert response.status_code == 403
     tree.site_a1.refresh_from_db()
     assert tree.site_a1.account == tree.account_a1

@@ -118,10 +118,14 @@ def test_new_msp(tree, client_for):
         {"name": "Delta Tech", "city": "York", "state": "", "country": "UK", "postal_code": "YO1"},
         follow=True,
     )
-    assert response.redirect_chain[-1][0] == url("organisations")
-    assert "MSP Delta Tech created" in flashes(response)[0]
-    assert "Delta Tech" in response.text
     msp = Organisation.objects.get(name="Delta Tech")
+    assert response.redirect_chain[-1][0] == url("organisation", organisation_id=msp.pk) + "?created=1"
+    assert "MSP Delta Tech created" in flashes(response)[0]
+    # The page it lands on leads on: to the MSP's keys and to giving its people portal access.
+    manage = reverse("portal:msp_key_management", kwargs={"msp_id": msp.pk})
+    invite = url("grant_portal_access", organisation_id=msp.pk)
+    assert f'<a class="button primary" href="{manage}">Manage its keys</a>' in response.text
+    assert f'<a class="button" href="{invite}">Invite its people</a>' in response.text
     assert msp.parent == tree.dist_a and msp.portal_access == Access.NONE
     assert AuditEntry.objects.get(action="organisation.create_msp").ip_address == "127.0.0.1"
 

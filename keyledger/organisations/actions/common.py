@@ -18,6 +18,7 @@ from keyledger.organisations.models import (
     User,
     hash_token,
 )
+from keyledger.organisations.naming import natural_sort_key
 
 Kind = Organisation.Kind
 Access = Organisation.PortalAccess
@@ -25,7 +26,10 @@ ADDRESS_FIELDS = ("city", "state", "country", "postal_code")
 
 
 def create_organisation(*, parent: Organisation | None, kind: str, name: str, **fields) -> Organisation:
-    org = Organisation.objects.create(parent=parent, kind=kind, name=name.strip(), **fields)
+    name = name.strip()
+    org = Organisation.objects.create(
+        parent=parent, kind=kind, name=name, sort_name=natural_sort_key(name), **fields
+    )
     org.path = org.build_path()
     org.save(update_fields=["path"])
     return org

@@ -17,7 +17,9 @@ from keyledger.organisations.models import (
     TermsVersion,
     User,
     hash_token,
+    user_sort_name,
 )
+from keyledger.organisations.naming import natural_sort_key
 from keyledger.organisations.queries import current_terms
 
 
@@ -67,9 +69,11 @@ def accept_invitation(
     terms = terms_required_for(org)
     if terms is not None and (accept_terms is None or accept_terms.pk != terms.pk):
         raise ValidationError({"accept_terms": "Accept the current Terms of Service to use the portal."})
+    full_name = (full_name or invitation.full_name).strip()
     user = User(
         email=invitation.email,
-        full_name=(full_name or invitation.full_name).strip(),
+        full_name=full_name,
+        sort_name=user_sort_name(full_name=full_name, email=invitation.email),
         organisation=org,
         role=invitation.role,
     )
@@ -92,8 +96,10 @@ def accept_invitation(
             raise ValidationError({"name": "The company name is needed."})
         for field, value in applied.items():
             setattr(org, field, value)
+        if "name" in applied:
+            org.sort_name = natural_sort_key(org.name)
         if applied:
-            org.save(update_fields=list(applied))
+            org.save(update_fields=[*applied, *(["sort_name"] if "name" in applied else [])])
     if org.portal_access == Access.INVITED:
         Organisation.objects.filter(pk=org.pk, portal_access=Access.INVITED).update(
             portal_access=Access.ACTIVE

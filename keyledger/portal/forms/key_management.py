@@ -35,5 +35,6 @@ class SiteForm(_DetailForm):
         self.fields["account"].queryset = accounts
 
 
-class MspSearchForm(forms.Form):
-    q = forms.CharField(label="Search MSPs", required=False, max_length=200)
+class TreeFilterForm(forms.Form):
+    # Through a form: a value it refuses (NUL, overlong) filters nothing rather than failing.
+    accounts = forms.CharField(label="Filter accounts", required=False, max_length=200)

@@ -20,10 +20,6 @@ def _text(label: str, *, required: bool = True, max_length: int = 100, **attrs: 
     )
 
 
-class OrganisationSearchForm(forms.Form):
-    q = forms.CharField(label="Search by name", required=False, max_length=200)
-
-
 class AddressForm(OnboardingForm):
     city = _text("City", autocomplete="address-level2")
     state = _text("State", required=False, autocomplete="address-level1")
@@ -82,17 +78,30 @@ class NewDistributorForm(AgreementForm):
     field_order = (
         "name",
         "region",
-        "may_invite_msps",
-        "may_provision_cloud",
-        "may_create_subdistributors",
-        "is_master_msp",
         "city",
         "state",
         "country",
         "postal_code",
+        "may_invite_msps",
+        "may_provision_cloud",
+        "may_create_subdistributors",
+        "is_master_msp",
         "admin_email",
         "admin_name",
     )
+    # The agreement's checkboxes are a group of their own after the address, not mixed into it.
+    FIELDSETS = (
+        ("", ("name", "region", "city", "state", "country", "postal_code")),
+        (
+            "Agreement",
+            ("may_invite_msps", "may_provision_cloud", "may_create_subdistributors", "is_master_msp"),
+        ),
+        ("First login", ("admin_email", "admin_name")),
+    )
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """(legend, fields) in order; a sub-distributor's form lacks the flags its parent lacks."""
+        return [(legend, [self[n] for n in names if n in self.fields]) for legend, names in self.FIELDSETS]
 
     def __init__(self, *args, parent: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)

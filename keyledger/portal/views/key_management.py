@@ -1,4 +1,4 @@
-"""Key Management: the MSP picker, and an MSP's accounts and sites (SPEC §4).
+"""Key Management: an MSP's accounts and sites (SPEC §4). The MSP picker is msp_picker.py.
 
 Every page is a full page, so links and reloads work without JavaScript; with htmx the
 tree's links and the detail forms swap only the detail panel and the Accounts/Sites panel.
@@ -13,11 +13,11 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count
-from django.db.models.functions import Lower
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from keyledger.access import (
     account_tree_for_user,
@@ -25,7 +25,7 @@ from keyledger.access import (
     get_account_for_user,
     get_msp_for_user,
     get_site_for_user,
-    msps_for_user,
+    msp_has_accounts,
     require,
 )
 from keyledger.audit.actor import Actor
@@ -33,10 +33,31 @@ from keyledger.customers import actions
 from keyledger.customers.models import Account, Site
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
-from keyledger.portal.forms.key_management import AccountForm, MspSearchForm, SiteForm
+from keyledger.portal.forms.key_management import AccountForm, SiteForm, TreeFilterForm
 from keyledger.portal.views.methods import only_methods
 
-MSPS_PER_PAGE = 25
+ACCOUNTS_PER_PAGE = 50
+
+
+def _tree_page(request: HttpRequest, msp: Organisation, account: Account | None) -> tuple[Page, str]:
+    """The page of the Accounts/Sites tree to show, and its name filter (`?accounts=`).
+    Without `?accounts_page=`, the page that holds the selected account."""
+    search = TreeFilterForm(request.GET)
+    query = search.cleaned_data["accounts"].strip() if search.is_valid() else ""
+    accounts = account_tree_for_user(
+        request.user, msp, counts_at=timezone.now(), name_contains=query, lazy=True
+    )
+    number = request.GET.get("accounts_page")
+    if number is None and account is not None:
+        # Counted without the key counts' joins: only the accounts before it in the tree's order.
+        before = accounts_for_user(request.user).filter(
+            Q(sort_name__lt=account.sort_name) | Q(sort_name=account.sort_name, pk__lt=account.pk),
+            msp=msp,
+        )
+        if query:
+            before = before.filter(name__icontains=query)
+        number = before.count() // ACCOUNTS_PER_PAGE + 1
+    return Paginator(accounts, ACCOUNTS_PER_PAGE).get_page(number), query
 
 
 def _page(
@@ -59,21 +80,33 @@ def _page(
     user = request.user
     if site is not None:
         account = site.account
-    tree = account_tree_for_user(user, msp)
     if account is None and account_id:
-        account = next((a for a in tree if str(a.pk) == account_id), None)
+        account = accounts_for_user(user).filter(msp=msp, pk=_int_or_none(account_id)).first()
+    tree_page, tree_query = _tree_page(request, msp, account)
+    tree = list(tree_page)
+    shown = next((a for a in tree if account and a.pk == account.pk), None)
     context = {
         "msp": msp,
         "tree": tree,
+        "tree_page": tree_page,
+        "tree_query": tree_query,
+        # Whether the MSP has any account at all (not only on this page, or past the filter).
+        "has_accounts": bool(tree) or tree_page.paginator.count > 0 or msp_has_accounts(msp),
         "account": account,
         "site": site,
-        # The selected account's sites are already in the tree: no second query for them.
-        "account_sites": next((a.sites.all() for a in tree if account and a.pk == account.pk), []),
+        # The selected account's sites are in the tree when it is on this page: no query for them.
+        "account_sites": shown.sites.all() if shown else (account.sites.by_name() if account else []),
         "can_change": user.can(Permission.CHANGE_KEYS),
         "may_pick_msp": user.organisation.kind != Organisation.Kind.MSP,
         **extra,
     }
     return render(request, template, context)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    # isascii: "²".isdigit() is true, yet int() refuses it.
+    # At most 18 digits: a larger number is no id, and would overflow the database's integer.
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
@@ -83,28 +116,6 @@ def _apply[T](form: forms.Form, call: Callable[[], T]) -> T | None:
     except ValidationError as exc:
         form.add_error(None, exc)
         return None
-
-
-@login_required
-def key_management(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    require(user, Permission.VIEW_KEYS)
-    if not_allowed := only_methods(request, "GET"):
-        return not_allowed
-    if user.organisation.kind == Organisation.Kind.MSP:
-        return redirect("portal:msp_key_management", msp_id=user.organisation.pk)
-    search = MspSearchForm(request.GET)
-    msps = (
-        msps_for_user(user)
-        .select_related("parent")
-        .annotate(account_count=Count("accounts"))
-        .order_by(Lower("name"), "pk")
-    )
-    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
-    if query:
-        msps = msps.filter(name__icontains=query)
-    page = Paginator(msps, MSPS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "portal/key_management/picker.html", {"query": query, "page_obj": page})
 
 
 @login_required
@@ -131,7 +142,28 @@ def account_create(request: HttpRequest, msp_id: int) -> HttpResponse:
         if account is not None:
             messages.success(request, f"Account “{account.name}” added.")
             return redirect("portal:account_detail", account_id=account.pk)
-    return _page(request, "portal/key_management/account_new.html", msp, form=form)
+    # Opened from an account's page (?account=), Cancel goes back to it; else to the MSP's page.
+    return _page(
+        request,
+        "portal/key_management/account_new.html",
+        msp,
+        account_id=request.GET.get("account"),
+        form=form,
+    )
+
+
+def _editing(request: HttpRequest) -> bool:
+    """The details show as a read-only summary, keys first; Edit (?edit=1) opens the form."""
+    return request.GET.get("edit") == "1" and request.user.can(Permission.CHANGE_KEYS)
+
+
+def _fragment(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse | None:
+    """With htmx, Edit and Cancel swap only the summary or the form (`?fragment=1`): no
+    tree and no key list to render again. Save posts to the full page, whose answer also
+    redraws the tree (a new name, a moved site) and the messages."""
+    if request.headers.get("HX-Request") == "true" and request.GET.get("fragment") == "1":
+        return render(request, template, context)
+    return None
 
 
 @login_required
@@ -154,8 +186,11 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
             if saved is not None:
                 messages.success(request, f"Account “{saved.name}” saved.")
                 return redirect("portal:account_detail", account_id=account.pk)
-    elif request.user.can(Permission.CHANGE_KEYS):
+    elif _editing(request):
         form = AccountForm(initial={"name": account.name, "address": account.address, "notes": account.notes})
+    context = {"account": account, "form": form, "can_change": request.user.can(Permission.CHANGE_KEYS)}
+    if fragment := _fragment(request, "portal/key_management/_account_summary.html", context):
+        return fragment
     return _page(request, "portal/key_management/account.html", account.msp, account=account, form=form)
 
 
@@ -165,7 +200,7 @@ def site_create(request: HttpRequest, msp_id: int) -> HttpResponse:
     require(request.user, Permission.CHANGE_KEYS)
     if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
-    accounts = accounts_for_user(request.user).filter(msp=msp).by_name()
+    accounts = _accounts(request, msp)
     if request.method == "POST":
         form = SiteForm(request.POST, accounts=accounts)
     else:
@@ -202,11 +237,10 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
     if not_allowed := only_methods(request, "GET", "POST"):
         return not_allowed
     msp = site.account.msp
-    accounts = accounts_for_user(request.user).filter(msp=msp).by_name()
     form = None
     if request.method == "POST":
         require(request.user, Permission.CHANGE_KEYS)
-        form = SiteForm(request.POST, accounts=accounts)
+        form = SiteForm(request.POST, accounts=_accounts(request, msp))
         if form.is_valid():
             data = form.cleaned_data
             old_account_id = site.account_id
@@ -227,14 +261,24 @@ def site_detail(request: HttpRequest, site_id: int) -> HttpResponse:
                 else:
                     messages.success(request, f"Site “{saved.name}” saved.")
                 return redirect("portal:site_detail", site_id=site.pk)
-    elif request.user.can(Permission.CHANGE_KEYS):
-        form = SiteForm(
-            initial={
-                "name": site.name,
-                "account": site.account_id,
-                "address": site.address,
-                "notes": site.notes,
-            },
-            accounts=accounts,
-        )
+    elif _editing(request):
+        initial = {
+            "name": site.name,
+            "account": site.account_id,
+            "address": site.address,
+            "notes": site.notes,
+        }
+        form = SiteForm(initial=initial, accounts=_accounts(request, msp))
+    context = {
+        "site": site,
+        "account": site.account,
+        "form": form,
+        "can_change": request.user.can(Permission.CHANGE_KEYS),
+    }
+    if fragment := _fragment(request, "portal/key_management/_site_summary.html", context):
+        return fragment
     return _page(request, "portal/key_management/site.html", msp, site=site, form=form)
+
+
+def _accounts(request: HttpRequest, msp: Organisation):
+    return accounts_for_user(request.user).filter(msp=msp).by_name()

@@ -4,7 +4,6 @@ the agreement, and portal access."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -24,14 +23,13 @@ from keyledger.portal.forms.organisations import (
     InviteMspForm,
     NewDistributorForm,
     NewMspForm,
-    OrganisationSearchForm,
 )
+from keyledger.portal.lists import Column, sorted_page
 from keyledger.portal.views.onboarding import form_page, refused
 
 Kind = Organisation.Kind
 Access = Organisation.PortalAccess
 PAGE_SIZE = 50
-MAX_INDENT = 5
 
 
 def _posted(request: HttpRequest):
@@ -58,21 +56,35 @@ def _key_management_url(org: Organisation) -> str | None:
         return None  # Key Management is not installed
 
 
+ORGANISATION_COLUMNS = [
+    Column("name", "Name", ("sort_name",)),
+    Column("kind", "Kind", ("kind", "is_master_msp", "sort_name")),
+    Column("access", "Portal access", ("portal_access", "sort_name")),
+    Column("region", "Region", ("region", "sort_name")),
+    Column("place", "City / Country", ("country", "city", "sort_name")),
+]
+
+
 @login_required
 def organisations(request: HttpRequest) -> HttpResponse:
+    """The distributors (for vendor staff) or MSPs (for a distributor) below one's own
+    organisation, in natural name order by default; each row names its parent when that
+    is not one's own organisation."""
     require(request.user, Permission.MANAGE_ORGANISATIONS)
     own = request.user.organisation
     rows = organisations_for_user(request.user).exclude(pk=own.pk).select_related("parent")
-    # Through a form: a query it refuses (NUL, overlong) searches nothing rather than failing.
-    search = OrganisationSearchForm(request.GET)
-    query = search.cleaned_data["q"].strip() if search.is_valid() else ""
-    if query:
-        rows = rows.filter(name__icontains=query)
-    # Ordered by path, every organisation follows its parent: the table reads as the tree.
-    page = Paginator(rows.order_by("path"), PAGE_SIZE).get_page(request.GET.get("page"))
-    for org in page:
-        org.indent = min(org.depth - own.depth - 1, MAX_INDENT)
-    return render(request, "portal/onboarding/organisations.html", {"own": own, "page": page, "query": query})
+    noun, noun_one = ("organisations", "organisation") if own.kind == Kind.VENDOR else ("MSPs", "MSP")
+    listing = sorted_page(
+        request,
+        rows,
+        columns=ORGANISATION_COLUMNS,
+        default="name",
+        per_page=PAGE_SIZE,
+        noun=noun,
+        noun_one=noun_one,
+    )
+    context = {"own": own, "listing": listing, "page": listing.page, "query": listing.query}
+    return render(request, "portal/onboarding/organisations.html", context)
 
 
 @login_required
@@ -92,9 +104,9 @@ def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
         )
     context = {
         "org": org,
-        "users": org.users.order_by("email"),
+        "users": org.users.order_by("sort_name", "pk"),
         "invitations": invitations,
-        "children": org.children.order_by("name"),
+        "children": org.children.order_by("sort_name", "pk"),
         "key_management_url": _key_management_url(org),
         "can_edit_agreement": request.user.is_vendor_staff and org.kind == Kind.DISTRIBUTOR,
         "can_grant": below_own
@@ -103,6 +115,8 @@ def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
         and org.parent.may_invite_msps,
         "can_withdraw": below_own and is_msp and org.portal_access in (Access.INVITED, Access.ACTIVE),
         "can_resend": below_own and org.portal_access == Access.INVITED,
+        # Just made with New MSP: the page leads on to its keys and its people.
+        "just_created": request.GET.get("created") == "1" and is_msp and below_own,
     }
     return render(request, "portal/onboarding/organisation.html", context)
 
@@ -124,7 +138,8 @@ def new_msp(request: HttpRequest, organisation_id: int) -> HttpResponse:
             messages.success(
                 request, f"MSP {msp.name} created. It has no portal access: you manage its keys."
             )
-            return redirect(back)
+            # Its page, with the next steps: Manage its keys, Invite its people.
+            return redirect(f"{_detail_url(msp)}?created=1")
     return form_page(
         request,
         form,

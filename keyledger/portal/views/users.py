@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,25 +20,52 @@ from keyledger.organisations import actions
 from keyledger.organisations.roles import Permission
 from keyledger.portal.forms.errors import add_action_errors
 from keyledger.portal.forms.users import ChangeRoleForm, InviteUserForm
+from keyledger.portal.lists import Column, sorted_page
 from keyledger.portal.views.onboarding import form_page
 from keyledger.twofactor.devices import with_two_factor
 
 PAGE_SIZE = 50
 
 
+USER_COLUMNS = [
+    Column("name", "Name", ("sort_name",)),
+    Column("email", "Email", ("email",)),
+    Column("organisation", "Organisation", ("organisation__sort_name", "sort_name")),
+    Column("role", "Role", ("role", "sort_name")),
+    Column("status", "Status", ("is_active", "sort_name")),
+    Column("two_factor", "Two-factor"),
+    Column("last_login", "Last sign-in", ("last_login",)),
+]
+
+
 @login_required
 def users(request: HttpRequest) -> HttpResponse:
+    """The users of one's organisation and those below, by name (or email when a user has
+    no name) in natural order unless a heading says otherwise."""
     require(request.user, Permission.MANAGE_ORGANISATIONS)
     rows = with_two_factor(users_for_user(request.user)).select_related("organisation")
-    rows = rows.order_by("organisation__path", "email")
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    listing = sorted_page(
+        request,
+        rows,
+        columns=USER_COLUMNS,
+        default="name",
+        per_page=PAGE_SIZE,
+        noun="users",
+        noun_one="user",
+        search_fields=("full_name", "email"),
+    )
     invitations = (
         invitations_for_user(request.user)
         .pending(timezone.now())
         .select_related("organisation")
-        .order_by("organisation__path", "email")
+        .order_by("organisation__sort_name", "email")
     )
-    context = {"page": page, "invitations": invitations, "own": request.user.organisation}
+    context = {
+        "listing": listing,
+        "page": listing.page,
+        "invitations": invitations,
+        "own": request.user.organisation,
+    }
     return render(request, "portal/onboarding/users.html", context)
 
 
