@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from keyledger.keys.textorder import machine_name_order
+
 
 class Product(models.Model):
     class Family(models.TextChoices):
@@ -158,6 +160,8 @@ class ProductKey(models.Model):
                 name="key_sweep_after",
                 condition=Q(state__in=["ok", "deactivation_requested"]),
             ),
+            # The search by machine name: a prefix of it, ignoring case, is a range of this index.
+            models.Index(machine_name_order(), name="key_machine_name_search"),
         ]
         constraints = [
             models.CheckConstraint(
