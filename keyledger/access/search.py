@@ -35,6 +35,17 @@ KINDS = (KEYS, ACCOUNTS, SITES, MSPS, DISTRIBUTORS)
 
 # What keyformat.normalise forgives, for a key typed only in part: dashes and spaces anywhere,
 # lower case, and O read as 0, I and L as 1.
+# What a listed key shows: its status as of now needs state and critical_due_at.
+KEY_COLUMNS = (
+    "key",
+    "state",
+    "critical_due_at",
+    "machine_name",
+    "product__tab_label",
+    "msp__name",
+    "account__name",
+    "site__name",
+)
 _IGNORED = str.maketrans("", "", "- ")
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
@@ -102,15 +113,23 @@ def search_for_user(user: User, query: Query, *, kinds: Iterable[str] = KINDS, l
     groups: dict[str, Group] = {}
     if KEYS in kinds:
         groups[KEYS] = _keys(user, query, limit)
+    if query.key is not None:
+        # A whole key, check symbol and all, is no one's name: the key is all there is to find.
+        kinds = set()
     if ACCOUNTS in kinds:
-        accounts = accounts_for_user(user).select_related("msp")
+        accounts = accounts_for_user(user).select_related("msp").only("name", "msp__name")
         groups[ACCOUNTS] = _group(ACCOUNTS, _by_name(accounts, query.text), limit)
     if SITES in kinds:
-        sites = sites_for_user(user).select_related("account__msp")
+        sites = (
+            sites_for_user(user)
+            .select_related("account__msp")
+            .only("name", "account__name", "account__msp__name")
+        )
         groups[SITES] = _group(SITES, _by_name(sites, query.text), limit)
     for kind, org_kind in _organisation_kinds(user).items():
         if kind in kinds:
             orgs = organisations_for_user(user).filter(kind=org_kind).select_related("parent")
+            orgs = orgs.only("name", "kind", "parent__name")
             groups[kind] = _group(kind, _by_name(orgs, query.text), limit)
     return Results(query=query, groups={k: groups[k] for k in KINDS if k in groups})
 
@@ -142,10 +161,10 @@ def _after(symbols: str) -> str | None:
 
 
 def _keys(user: User, query: Query, limit: int) -> Group:
-    keys = keys_for_user(user).select_related("product", "msp", "account", "site")
+    keys = keys_for_user(user).select_related("product", "msp", "account", "site").only(*KEY_COLUMNS)
     by_key: list[ProductKey] = []
     if query.key is not None:
-        by_key = list(keys.filter(key=query.key))
+        by_key = list(keys.filter(key=query.key).order_by())
     elif query.key_prefix is not None:
         symbols = query.key_prefix.replace("-", "")
         in_range = keys.filter(key__gte=query.key_prefix)
