@@ -110,12 +110,12 @@ def search_for_user(user: User, query: Query, *, kinds: Iterable[str] = KINDS, l
     """At most `limit` matches of each kind (and whether there are more), best first: one
     query per kind asked for, however many keys, accounts or sites there are."""
     kinds = set(kinds)
+    if query.key is not None:
+        # A whole key, check symbol and all, is no one's name: the key is all there is to find.
+        kinds &= {KEYS}
     groups: dict[str, Group] = {}
     if KEYS in kinds:
         groups[KEYS] = _keys(user, query, limit)
-    if query.key is not None:
-        # A whole key, check symbol and all, is no one's name: the key is all there is to find.
-        kinds = set()
     if ACCOUNTS in kinds:
         accounts = accounts_for_user(user).select_related("msp").only("name", "msp__name")
         groups[ACCOUNTS] = _group(ACCOUNTS, _by_name(accounts, query.text), limit)
@@ -162,10 +162,10 @@ def _after(symbols: str) -> str | None:
 
 def _keys(user: User, query: Query, limit: int) -> Group:
     keys = keys_for_user(user).select_related("product", "msp", "account", "site").only(*KEY_COLUMNS)
-    by_key: list[ProductKey] = []
     if query.key is not None:
-        by_key = list(keys.filter(key=query.key).order_by())
-    elif query.key_prefix is not None:
+        return _group(KEYS, keys.filter(key=query.key).order_by(), limit)
+    by_key: list[ProductKey] = []
+    if query.key_prefix is not None:
         symbols = query.key_prefix.replace("-", "")
         in_range = keys.filter(key__gte=query.key_prefix)
         if (upper := _after(symbols)) is not None:

@@ -21,6 +21,7 @@ from keyledger.access.search import (
     DISTRIBUTORS,
     KEYS,
     KINDS,
+    MAX_LENGTH,
     MSPS,
     SITES,
     SearchError,
@@ -55,7 +56,8 @@ def search(request: HttpRequest) -> HttpResponse:
     try:
         query = parse(raw)
     except SearchError as error:
-        return render(request, "portal/search/results.html", {"search_q": raw[:200], "error": str(error)})
+        shown = "".join(c for c in raw[:MAX_LENGTH] if c.isprintable())
+        return render(request, "portal/search/results.html", {"search_q": shown, "error": str(error)})
     kind = request.GET.get("kind")
     if kind in KINDS:
         results = search_for_user(request.user, query, kinds=[kind], limit=KIND_LIMIT)
