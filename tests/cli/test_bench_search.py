@@ -45,6 +45,7 @@ def test_the_search_bench_runs_end_to_end_on_a_throw_away_database(tmp_path):
     assert out.count("opens key_detail") >= 6  # the whole key, either spelling, the machine name
     # The keys are found through their indexes, not a scan of the table.
     assert "USING INDEX sqlite_autoindex_keys_productkey_1 (key>? AND key<?)" in out
-    assert "USING INDEX key_machine_name_search (<expr>>? AND <expr><?)" in out
+    assert "USING INDEX key_machine_name_search (<expr>>? AND <expr><?)" in out  # the distributor
+    assert "USING INDEX key_msp_machine_name_search (msp_id=? AND <expr>>? AND <expr><?)" in out  # the MSP
     assert "SCAN keys_productkey" not in out
     assert list(tmp_path.iterdir()) == []  # the data directory of the environment is untouched

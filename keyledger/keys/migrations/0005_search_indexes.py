@@ -1,5 +1,6 @@
 """The top bar's search finds keys by a prefix of their machine name, ignoring case: a range
-of this index (the key itself is found through its unique index)."""
+of one of these indexes (the key itself is found through its unique index). The second one
+keeps an MSP user's search within its own keys however many other keys share the prefix."""
 
 from django.db import migrations, models
 from django.db.models.functions import Lower
@@ -14,7 +15,18 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="productkey",
             index=models.Index(
-                keyledger.keys.textorder.Bytewise(Lower("machine_name")), name="key_machine_name_search"
+                keyledger.keys.textorder.Bytewise(Lower("machine_name")),
+                condition=models.Q(("machine_name__isnull", False)),
+                name="key_machine_name_search",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="productkey",
+            index=models.Index(
+                models.F("msp"),
+                keyledger.keys.textorder.Bytewise(Lower("machine_name")),
+                condition=models.Q(("machine_name__isnull", False)),
+                name="key_msp_machine_name_search",
             ),
         ),
     ]
