@@ -52,6 +52,11 @@ bench: venv
 bench-billing: venv
 	$(BIN)/python -m bench.billing $(BENCH_ARGS)
 
+# The top bar's search at 100,000 keys, in-process; e.g. BENCH_ARGS="--keys 20000 --plans".
+.PHONY: bench-search
+bench-search: venv
+	$(BIN)/python -m bench.search $(BENCH_ARGS)
+
 # Call home through the production server and wrk (apt-get install wrk), on PostgreSQL when
 # DATABASE_URL names one, then on SQLite; e.g. BENCH_ARGS="--keys 20000 --only sqlite".
 .PHONY: bench-server

@@ -12,8 +12,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
+
+from keyledger.keys.textorder import machine_name_order
 
 
 class Product(models.Model):
@@ -157,6 +159,19 @@ class ProductKey(models.Model):
                 fields=["sweep_after"],
                 name="key_sweep_after",
                 condition=Q(state__in=["ok", "deactivation_requested"]),
+            ),
+            # The search by machine name: a prefix of it, ignoring case, is a range of these
+            # indexes; the second bounds an MSP user's search by its own keys alone.
+            models.Index(
+                machine_name_order(),
+                name="key_machine_name_search",
+                condition=Q(machine_name__isnull=False),
+            ),
+            models.Index(
+                F("msp"),
+                machine_name_order(),
+                name="key_msp_machine_name_search",
+                condition=Q(machine_name__isnull=False),
             ),
         ]
         constraints = [

@@ -35,7 +35,7 @@ def member_may(name: str) -> bool:
     and the audit log are an admin's."""
     page = name.removeprefix("portal:")
     return "key" in page or page.startswith(
-        ("account", "site", "report", "statement", "price_list", "overview")
+        ("account", "site", "report", "statement", "price_list", "overview", "search")
     )
 
 

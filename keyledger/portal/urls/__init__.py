@@ -11,6 +11,7 @@ from keyledger.portal.urls import (
     price_lists,
     profile,
     reports,
+    search,
     security,
     statements,
     twofactor,
@@ -32,4 +33,5 @@ urlpatterns = [
     *profile.urlpatterns,
     *security.urlpatterns,
     *twofactor.urlpatterns,
+    *search.urlpatterns,
 ]
