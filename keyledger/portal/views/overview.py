@@ -21,7 +21,7 @@ from keyledger.billing.pricing import BASIS_MSP, BASIS_OWN, BASIS_SALE
 from keyledger.keys.models import ProductKey
 from keyledger.organisations.models import Organisation
 from keyledger.organisations.roles import Permission
-from keyledger.portal.views.keys import BADGES
+from keyledger.portal.views.key_status import STATUS_BADGES, StatusBadge
 from keyledger.portal.views.methods import only_methods
 from keyledger.reports import overview, overview_charts, overview_month, overview_svg
 
@@ -65,7 +65,7 @@ class Tile:
     status: str
     label: str
     count: int
-    badge: str
+    badge: StatusBadge
     url: str
 
 
@@ -91,7 +91,7 @@ def overview_page(request: HttpRequest) -> HttpResponse:
     keys = keys_for_user(user)
     counts = overview.status_counts(keys, now=now)
     tiles = [
-        Tile(status=s, label=TILE_LABELS[s], count=counts[s], badge=BADGES[s], url=_keys_url(s))
+        Tile(status=s, label=TILE_LABELS[s], count=counts[s], badge=STATUS_BADGES[s], url=_keys_url(s))
         for s in overview.STATUSES
     ]
     context: dict = {
@@ -158,8 +158,7 @@ def overview_charts_view(request: HttpRequest) -> HttpResponse:
 @dataclass(frozen=True)
 class KeyRow:
     key: ProductKey
-    status: str
-    badge: str
+    badge: StatusBadge
 
 
 @login_required
@@ -189,6 +188,6 @@ def overview_keys(request: HttpRequest) -> HttpResponse:
     context["title"] = LIST_TITLES[status]
     context["page"] = page
     context["rows"] = [
-        KeyRow(key=k, status=k.status_label_at(now), badge=BADGES[k.state_at(now)]) for k in page
+        KeyRow(key=k, badge=STATUS_BADGES[k.state_at(now)]) for k in page
     ]
     return render(request, "portal/overview/keys.html", context)

@@ -29,7 +29,7 @@ from keyledger.access.search import (
     search_for_user,
 )
 from keyledger.organisations.roles import Permission
-from keyledger.portal.views.keys import BADGES
+from keyledger.portal.views.key_status import STATUS_BADGES
 from keyledger.portal.views.methods import only_methods
 
 # One kind asked for on its own ("more…") lists this many.
@@ -88,6 +88,6 @@ def _key_rows(group: Any) -> list[dict[str, Any]]:
         return []
     now = timezone.now()
     return [
-        {"key": key, "status": key.status_label_at(now), "badge": BADGES[key.state_at(now)]}
+        {"key": key, "badge": STATUS_BADGES[key.state_at(now)]}
         for key in group.items
     ]
