@@ -187,7 +187,5 @@ def overview_keys(request: HttpRequest) -> HttpResponse:
     page = Paginator(keys, KEYS_PER_PAGE).get_page(request.GET.get("page"))
     context["title"] = LIST_TITLES[status]
     context["page"] = page
-    context["rows"] = [
-        KeyRow(key=k, badge=STATUS_BADGES[k.state_at(now)]) for k in page
-    ]
+    context["rows"] = [KeyRow(key=k, badge=STATUS_BADGES[k.state_at(now)]) for k in page]
     return render(request, "portal/overview/keys.html", context)

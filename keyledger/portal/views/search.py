@@ -87,7 +87,4 @@ def _key_rows(group: Any) -> list[dict[str, Any]]:
     if group is None:
         return []
     now = timezone.now()
-    return [
-        {"key": key, "badge": STATUS_BADGES[key.state_at(now)]}
-        for key in group.items
-    ]
+    return [{"key": key, "badge": STATUS_BADGES[key.state_at(now)]} for key in group.items]
