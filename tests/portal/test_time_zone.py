@@ -2,17 +2,24 @@
 whoever reads them. The zone is chosen on the profile, or taken from the browser at sign-in."""
 
 import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from keyledger.api.models import ApiToken
 from keyledger.audit.models import AuditEntry
 from keyledger.organisations.models import User
+from keyledger.portal.forms.api_tokens import NewTokenForm
 from keyledger.testing.tree import PASSWORD
+from keyledger.twofactor.policy import required_for
 from tests.api.conftest import make_token
 from tests.reports.conftest import NOW, build_world
+from tests.twofactor.helpers import require
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +134,18 @@ def test_sign_in_ignores_a_zone_that_is_none(tree, client):
         {"username": user.email, "password": PASSWORD, "browser_time_zone": "<script>"},
     )
     assert User.objects.get(pk=user.pk).time_zone == ""
+
+
+def test_days_that_are_rules_stay_utc_days_in_any_zone(tree):
+    """An API token's expiry day and a two-factor requirement's day start at 00:00 UTC, as the
+    README says, whatever zone the user who sets or meets them reads the portal in."""
+    with timezone.override(ZoneInfo("Pacific/Auckland")), time_machine.travel(NOW, tick=False):
+        form = NewTokenForm({"name": "Export", "scope": ApiToken.Scope.READ_ONLY, "expires_on": "2027-01-10"})
+        assert form.is_valid(), form.errors
+        assert form.expires_at == datetime(2027, 1, 10, tzinfo=UTC)
+
+        # 10 December 20:00 UTC is already the 11th in Auckland: a rule from the 11th is not in force yet.
+        require(tree.msp_a1, on=date(2026, 12, 11))
+        evening = datetime(2026, 12, 10, 20, tzinfo=UTC)
+        assert not required_for(tree.msp_a1_member, at=evening).in_force
+        assert required_for(tree.msp_a1_member, at=evening + timedelta(hours=4)).in_force
