@@ -10,6 +10,7 @@ The script is evaluated through the DevTools protocol, which the page's CSP does
 the portal's policy stays as strict in the tests as in production.
 """
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from axe_playwright_python.base import AXE_SCRIPT
 from playwright.sync_api import Error, Page
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-FAILING_IMPACTS = {"serious", "critical"}
+# KEYLEDGER_AXE_IMPACTS=minor,moderate,serious,critical shows the lesser ones too.
+FAILING_IMPACTS = set(os.environ.get("KEYLEDGER_AXE_IMPACTS", "serious,critical").split(","))
 
 
 @dataclass(frozen=True)
