@@ -10,5 +10,10 @@ def time_zone_names() -> tuple[str, ...]:
     return tuple(sorted(name for name in available_timezones() if "/" in name or name == "UTC"))
 
 
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(time_zone_names())
+
+
 def is_time_zone(name: str) -> bool:
-    return name in frozenset(time_zone_names())
+    return name in _names()

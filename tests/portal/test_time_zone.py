@@ -12,8 +12,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from keyledger.api.models import ApiToken
+from keyledger.audit.actor import Actor
 from keyledger.audit.models import AuditEntry
+from keyledger.organisations.actions.users import invite_user
 from keyledger.organisations.models import User
+from keyledger.organisations.roles import Role
 from keyledger.portal.forms.api_tokens import NewTokenForm
 from keyledger.testing.tree import PASSWORD
 from keyledger.twofactor.policy import required_for
@@ -149,3 +152,19 @@ def test_days_that_are_rules_stay_utc_days_in_any_zone(tree):
         evening = datetime(2026, 12, 10, 20, tzinfo=UTC)
         assert not required_for(tree.msp_a1_member, at=evening).in_force
         assert required_for(tree.msp_a1_member, at=evening + timedelta(hours=4)).in_force
+
+
+def test_an_invitation_sent_by_a_user_in_another_zone_gives_its_expiry_in_utc(
+    berliner, tree, mailoutbox, django_capture_on_commit_callbacks
+):
+    # The email is written during the sender's request, with the sender's zone active.
+    with timezone.override(ZoneInfo(berliner.time_zone)), django_capture_on_commit_callbacks(execute=True):
+        invitation, _ = invite_user(
+            organisation=tree.msp_a1,
+            email="new@acme.test",
+            full_name="New",
+            role=Role.MEMBER,
+            actor=Actor(user=berliner),
+        )
+    expires = invitation.expires_at.astimezone(UTC)
+    assert f"expires on {expires:%Y-%m-%d %H:%M} UTC." in mailoutbox[0].body
