@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "keyledger.portal.middleware.PortalAccessMiddleware",
+    "keyledger.portal.middleware.UserTimeZoneMiddleware",
     "keyledger.twofactor.middleware.TwoFactorMiddleware",
 ]
 

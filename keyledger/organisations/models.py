@@ -147,6 +147,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May use the Django admin (vendor staff).")
     date_joined = models.DateTimeField(default=timezone.now)
+    # An IANA name (Europe/Berlin) the portal shows times in; blank: not chosen yet (UTC).
+    time_zone = models.CharField(max_length=64, blank=True)
 
     objects = UserManager()
 

@@ -1,9 +1,12 @@
 from collections.abc import Callable
+from contextlib import suppress
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 
 from keyledger.organisations.queries import must_accept_terms
 
@@ -31,3 +34,24 @@ class PortalAccessMiddleware:
             if must_accept_terms(user):
                 return redirect(reverse("portal:accept_terms") + f"?next={request.path}")
         return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Pages show times in the signed-in user's time zone (UTC until they choose one). The API
+    answers in UTC whoever asks; CSV files are written in UTC by their own code."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        zone = user.time_zone if user.is_authenticated and not request.path.startswith("/api/") else ""
+        timezone.deactivate()
+        if zone:
+            # A zone gone from the tz database since it was chosen: UTC until chosen again.
+            with suppress(ZoneInfoNotFoundError, ValueError):
+                timezone.activate(ZoneInfo(zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

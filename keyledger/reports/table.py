@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
@@ -60,7 +61,7 @@ class Cell:
         template lookups."""
         opening = mark_safe('<td class="num">') if self.numeric else mark_safe("<td>")
         if self.iso:
-            inner = format_html('<time datetime="{}">{}</time>', self.iso, self.text)
+            inner = format_html('<time datetime="{}" title="{}">{}</time>', self.iso, self.title, self.text)
         elif self.column.key == "product_key":
             if self.href:
                 inner = format_html('<a class="product-key" href="{}">{}</a>', self.href, self.text)
@@ -138,8 +139,16 @@ class Table:
         if column.kind == TIME:
             if value is None:
                 return Cell(column, value, "")
+            # On the page in the reader's time zone, UTC in the tooltip; the CSV file stays UTC.
             moment = value.astimezone(UTC)
-            return Cell(column, value, f"{moment:%Y-%m-%d %H:%M} UTC", iso=f"{moment:%Y-%m-%dT%H:%M:%SZ}")
+            local = timezone.localtime(value)
+            return Cell(
+                column,
+                value,
+                f"{local:%Y-%m-%d %H:%M} {local.tzname()}",
+                title=f"{moment:%Y-%m-%d %H:%M} UTC",
+                iso=f"{moment:%Y-%m-%dT%H:%M:%SZ}",
+            )
         if column.kind == NUMBER:
             return Cell(column, value, plain(column, value), numeric=True)
         if column.key == "product" and value:

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from keyledger.audit.actor import Actor, client_ip
+from keyledger.organisations.actions.users import adopt_browser_time_zone
 from keyledger.organisations.models import User
 from keyledger.security import actions
 from keyledger.security.devices import describe_device
@@ -18,6 +19,15 @@ from keyledger.security.models import SignInSession, hash_session_key
 
 def user_agent(request: HttpRequest) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:400]
+
+
+# The zone the sign-in page's script read from the browser, kept in the session until every
+# step of signing in has passed (a second factor may come between).
+BROWSER_TIME_ZONE = "keyledger_browser_time_zone"
+
+
+def note_browser_time_zone(request: HttpRequest, time_zone: str) -> None:
+    request.session[BROWSER_TIME_ZONE] = time_zone[:64]
 
 
 def note_client(request: HttpRequest) -> None:
@@ -30,9 +40,9 @@ def complete_sign_in(request: HttpRequest, user: User, *, backend: str | None = 
     the session starts (and is listed on the profile) and the sign-in is audited."""
     note_client(request)
     login(request, user, backend=backend)
-    actions.record_sign_in(
-        user=user, device=describe_device(user_agent(request)), actor=Actor.from_request(request)
-    )
+    actor = Actor.from_request(request)
+    actions.record_sign_in(user=user, device=describe_device(user_agent(request)), actor=actor)
+    adopt_browser_time_zone(user=user, time_zone=request.session.pop(BROWSER_TIME_ZONE, ""), actor=actor)
 
 
 def current_row(request: HttpRequest) -> SignInSession | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -206,7 +206,7 @@ def set_requirement(*, organisation: Organisation, scope: str, applies_from: dat
         .first()
     )
     if existing is None:
-        if applies_from < timezone.localdate():
+        if applies_from < timezone.localdate(timezone=UTC):
             raise ValidationError({"applies_from": "Choose today or a later day."})
         TwoFactorRequirement.objects.create(
             organisation=organisation, scope=scope, applies_from=applies_from, set_by=actor.user
@@ -215,7 +215,7 @@ def set_requirement(*, organisation: Organisation, scope: str, applies_from: dat
     else:
         if existing.applies_from == applies_from:
             return
-        if applies_from < timezone.localdate() and applies_from != existing.applies_from:
+        if applies_from < timezone.localdate(timezone=UTC) and applies_from != existing.applies_from:
             raise ValidationError({"applies_from": "Choose today or a later day."})
         changes = {
             "scope": scope,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC
+
 from django import forms
 from django.utils import timezone
 
@@ -58,7 +60,7 @@ class RequirementForm(forms.Form):
     def __init__(self, *args, scopes: list[str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["scope"].choices = [(s, Scope(s).label) for s in scopes]
-        self.fields["applies_from"].initial = timezone.localdate()
+        self.fields["applies_from"].initial = timezone.localdate(timezone=UTC)  # a UTC day, as enforced
 
 
 class RemoveRequirementForm(forms.Form):

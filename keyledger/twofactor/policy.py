@@ -9,7 +9,7 @@ every MSP below it. Where several reach a user, the one in force (or else the so
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from django.db.models import Q
 from django.utils import timezone
@@ -62,7 +62,8 @@ def required_for(user: User, at: datetime | None = None) -> Requirement | None:
     rules = requirements_reaching(user.organisation)
     if not rules:
         return None
-    today = timezone.localdate(at or timezone.now())
+    # Days of requirements are UTC days for everyone, whatever zone each user reads pages in.
+    today = timezone.localdate(at or timezone.now(), timezone=UTC)
     # In force first, then the one whose day comes soonest; the closest organisation on a tie.
     rule = min(rules, key=lambda r: (not r.is_in_force_on(today), r.applies_from, -len(r.organisation.path)))
     return Requirement(

@@ -1,6 +1,8 @@
 """Browser tests: Playwright driving Debian's Chromium against a live Keyledger server.
 
 Every test's final page is saved as test-artifacts/browser/<test name>.png (git-ignored).
+axe-core checks every document a test shows (tests/browser/axe.py); the paths it checked are
+listed in test-artifacts/browser/axe-pages.txt.
 """
 
 import os
@@ -12,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from keyledger.testing.tree import PASSWORD
+from tests.browser.axe import AxeWatch
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 CHROMIUM = os.environ.get("KEYLEDGER_CHROMIUM", "/usr/bin/chromium")
@@ -70,15 +73,26 @@ def page(browser: Browser, live_server, request) -> Page:
         ),
     )
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    axe = AxeWatch(page)
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     try:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        seen = len(errors)
+        axe.finish()
+        # A page fetched again for axe may answer otherwise the second time (a link used up).
+        del errors[seen:]
+        axe.record(ARTIFACTS)
     finally:
         context.close()
     # A CSP violation or a script error is a bug even when the test's clicks worked.
     assert not errors, f"Browser console errors: {errors}"
+    if axe.violations:
+        pytest.fail(
+            "Accessibility (axe, WCAG 2.0/2.1 A and AA, serious or critical):\n" + "\n".join(axe.violations),
+            pytrace=False,
+        )
 
 
 def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:

@@ -26,11 +26,19 @@ from keyledger.organisations.actions.portal_access import (
     withdraw_portal_access,
 )
 from keyledger.organisations.actions.terms import publish_terms, record_terms_acceptance
-from keyledger.organisations.actions.users import change_role, deactivate_user, invite_user, reactivate_user
+from keyledger.organisations.actions.users import (
+    adopt_browser_time_zone,
+    change_role,
+    deactivate_user,
+    invite_user,
+    reactivate_user,
+    set_time_zone,
+)
 
 __all__ = [
     "INVITATION_REFUSALS",
     "accept_invitation",
+    "adopt_browser_time_zone",
     "change_role",
     "create_distributor",
     "create_msp",
@@ -46,6 +54,7 @@ __all__ = [
     "resend_invitation",
     "revoke_invitation",
     "set_agreement",
+    "set_time_zone",
     "terms_required_for",
     "withdraw_portal_access",
 ]

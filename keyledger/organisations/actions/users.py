@@ -1,4 +1,5 @@
-"""An organisation's users: inviting one, changing a role, deactivating and reactivating."""
+"""An organisation's users: inviting one, changing a role, deactivating and reactivating, and
+the time zone a user reads the portal's times in."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from keyledger.organisations.models import (
     User,
 )
 from keyledger.organisations.roles import Role
+from keyledger.organisations.time_zones import is_time_zone
 
 
 def _check_role(role: str) -> None:
@@ -98,3 +100,33 @@ def reactivate_user(*, user: User, actor: Actor) -> User:
         changes={"is_active": [False, True]},
     )
     return user
+
+
+@transaction.atomic
+def set_time_zone(*, user: User, time_zone: str, actor: Actor) -> User:
+    """The zone the portal shows this user's times in; "" is none chosen (UTC). CSV files and
+    the API stay in UTC whatever it is."""
+    if time_zone and not is_time_zone(time_zone):
+        raise ValidationError({"time_zone": "Choose a time zone from the list."})
+    old = user.time_zone
+    if old == time_zone:
+        return user
+    user.time_zone = time_zone
+    user.save(update_fields=["time_zone"])
+    record(
+        actor=actor,
+        action="user.set_time_zone",
+        organisation=user.organisation,
+        obj=user,
+        changes={"time_zone": [old, time_zone]},
+    )
+    return user
+
+
+@transaction.atomic
+def adopt_browser_time_zone(*, user: User, time_zone: str, actor: Actor) -> User:
+    """At sign-in, the browser's zone becomes the user's if they have not chosen one; a zone
+    the browser names wrongly (or not at all) is passed over: it is only a suggestion."""
+    if user.time_zone or not is_time_zone(time_zone):
+        return user
+    return set_time_zone(user=user, time_zone=time_zone, actor=actor)

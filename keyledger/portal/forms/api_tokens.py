@@ -1,4 +1,4 @@
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from django import forms
 from django.utils import timezone
@@ -7,8 +7,9 @@ from keyledger.api.models import ApiToken
 
 
 def start_of(day: date) -> datetime:
-    """The moment a token expiring on this day stops working: the day's first minute."""
-    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+    """The moment a token expiring on this day stops working: the day's first minute, UTC
+    (whatever zone the user reads the portal in)."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 class NewTokenForm(forms.Form):
@@ -34,7 +35,7 @@ class NewTokenForm(forms.Form):
 
     def clean_expires_on(self) -> date | None:
         day = self.cleaned_data.get("expires_on")
-        if day is not None and day <= timezone.localdate():
+        if day is not None and day <= timezone.now().astimezone(UTC).date():
             raise forms.ValidationError("Choose a date after today.")
         return day
 

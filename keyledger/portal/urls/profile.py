@@ -4,4 +4,5 @@ from keyledger.portal.views import profile
 
 urlpatterns = [
     path("profile/", profile.profile, name="profile"),
+    path("profile/time-zone/", profile.change_time_zone, name="change_time_zone"),
 ]

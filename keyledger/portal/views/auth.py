@@ -28,6 +28,8 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: SignInForm) -> HttpResponse:
         user = form.get_user()
+        # Filled in by portal.js; the user's own choice on the profile page wins over it.
+        sessions.note_browser_time_zone(self.request, self.request.POST.get("browser_time_zone", ""))
         return begin_second_step(self.request, user, self.get_success_url()) or self.sign_in(user)
 
     def sign_in(self, user: User) -> HttpResponse:
