@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organisations', '0002_organisation_statement_prefix'),
+        ('organisations', '0003_sort_name'),
     ]
 
     operations = [
