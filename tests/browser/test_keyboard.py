@@ -135,3 +135,16 @@ def test_the_arrow_keys_move_between_the_product_tabs(page, tree):
     expect(shadowprotect).to_have_attribute("aria-selected", "true")
     expect(shadowprotect).to_be_focused()
     expect(shadowprotect).to_have_attribute("tabindex", "0")
+
+
+def test_the_first_tab_offers_to_skip_the_top_bar(page, tree):
+    sign_in(page, tree.msp_a1_admin.email)
+    page.goto("/profile/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")
