@@ -27,6 +27,7 @@ EVERY_ROLE = {
     "portal:two_factor_turn_off",
     "portal:change_password",
     "portal:sign_out_other_sessions",
+    "portal:change_time_zone",
 }
 
 

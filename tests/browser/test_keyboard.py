@@ -65,6 +65,13 @@ def test_add_keys_with_the_keyboard_only(page, tree):
     keys = ProductKey.objects.filter(site=tree.site_a1, product__code="imagemanager")
     assert [k.fields for k in keys] == [{"intelligentftp": 0, "shadowstream": 7, "headstart": 0}] * 2
 
+    # The next tab, chosen with the arrow key, and the message has gone with the page it was for.
+    tab_to(page, page.locator("#key-panel").get_by_role("tab", name="StorageCraft ImageManager"))
+    page.keyboard.press("ArrowRight")
+    gre = page.locator("#key-panel").get_by_role("tab", name="ShadowProtect Granular Recovery for Exchange")
+    expect(gre).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#messages .flash")).to_have_count(0)
+
 
 def test_escape_closes_the_dialog_and_the_focus_returns_to_add_keys(page, tree):
     panel = open_site(page, tree)
@@ -128,3 +135,16 @@ def test_the_arrow_keys_move_between_the_product_tabs(page, tree):
     expect(shadowprotect).to_have_attribute("aria-selected", "true")
     expect(shadowprotect).to_be_focused()
     expect(shadowprotect).to_have_attribute("tabindex", "0")
+
+
+def test_the_first_tab_offers_to_skip_the_top_bar(page, tree):
+    sign_in(page, tree.msp_a1_admin.email)
+    page.goto("/profile/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.querySelector('main').contains(document.activeElement)")

@@ -31,8 +31,8 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_POST
 @login_required
+@require_POST
 def change_time_zone(request: HttpRequest) -> HttpResponse:
     form = TimeZoneForm(request.POST)
     if form.is_valid():

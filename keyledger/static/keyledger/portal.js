@@ -105,6 +105,7 @@ let tabToActivate = null;
 function activateTab(tab) {
   if (settling) { tabToActivate = tab.id; return; }
   tabToFocus = tab.id;
+  markMessagesSeen(); // the user chose it, with keys: the click below is the script's own
   tab.click();
 }
 
