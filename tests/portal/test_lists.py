@@ -149,7 +149,7 @@ def test_the_tree_counts_keys_and_critical_keys_per_account_and_site(tree, clien
     assert f'<a class="alarm" href="{account_url}?status=critical" title="2 Critical keys">' in body
     assert re.search(r'title="2 keys">2<span class="visually-hidden"> keys</span>', body)
     assert f'<a class="alarm" href="{site_url}?status=critical" title="1 Critical key">' in body
-    assert '<span aria-hidden="true">⚠ </span>2 Critical</a>' in body
+    assert '<span aria-hidden="true">⚠ </span>2<span class="visually-hidden"> Critical</span></a>' in body
 
 
 def test_the_tree_costs_the_same_queries_for_2_or_20_accounts(tree, client_for):
@@ -164,7 +164,7 @@ def test_the_tree_costs_the_same_queries_for_2_or_20_accounts(tree, client_for):
     many, body = queries(client, url)
 
     assert many == few
-    assert body.count("1 Critical</a>") == 19 * 2
+    assert body.count("1<span class=\"visually-hidden\"> Critical</span></a>") == 19 * 2
 
 
 def test_the_tree_lists_accounts_and_sites_in_natural_order(tree, client_for):
