@@ -96,7 +96,7 @@ def test_msp_user_moves_a_site_to_another_account(page, tree):
     page.evaluate("window.keyledgerSamePage = true")
     site_link = accounts_sites(page).get_by_role("link", name=tree.site_a1.name)
     expect(site_link).to_be_hidden()
-    accounts_sites(page).locator("summary", has_text="Alpha Dental").locator(".toggle").click()
+    accounts_sites(page).get_by_role("button", name="Sites of Alpha Dental").click()
     site_link.click()
     expect(detail(page).get_by_role("heading", name="Site Detail")).to_be_visible()
     # The details are a summary, keys first; Edit opens the form in its place.
@@ -107,8 +107,8 @@ def test_msp_user_moves_a_site_to_another_account(page, tree):
     expect(page.get_by_role("status")).to_have_text(
         "Site “Alpha Dental Main Street” moved to account “Foxtrot Bakery”."
     )
-    foxtrot = accounts_sites(page).locator("details", has_text="Foxtrot Bakery")
-    expect(foxtrot).to_have_attribute("open", "")
+    foxtrot = accounts_sites(page).locator(".tree-account", has_text="Foxtrot Bakery")
+    expect(foxtrot.get_by_role("button", name="Sites of Foxtrot Bakery")).to_have_attribute("aria-expanded", "true")
     expect(foxtrot.get_by_role("link", name=tree.site_a1.name)).to_have_attribute("aria-current", "true")
     expect(page).to_have_url(re.compile(rf"/sites/{tree.site_a1.pk}/$"))
     assert page.evaluate("window.keyledgerSamePage") is True
@@ -126,7 +126,7 @@ def test_distributor_picks_its_msp_and_moves_a_site(page, tree):
     expect(page.locator("#msp-list").get_by_role("link", name=tree.msp_a1.name)).to_have_count(0)
     page.locator("#msp-list").get_by_role("link", name=tree.msp_a3.name).click()
     expect(page.get_by_role("heading", name=f"Key Management · {tree.msp_a3.name}")).to_be_visible()
-    accounts_sites(page).locator("summary", has_text="Charlie Farms").locator(".toggle").click()
+    accounts_sites(page).get_by_role("button", name="Sites of Charlie Farms").click()
     accounts_sites(page).get_by_role("link", name="Charlie Farms Barn").click()
     detail(page).get_by_role("link", name="Edit").click()
     page.get_by_label("Account", exact=True).select_option(label="Golf Estates")
@@ -222,7 +222,7 @@ def test_a_distributor_reaches_a_critical_key_in_two_clicks(page, tree):
     expect(page.get_by_role("heading", name=f"Key Management · {tree.msp_a1.name}")).to_be_visible()
     alarm = (
         accounts_sites(page)
-        .locator("summary", has_text="Alpha Dental Holdings")
+        .locator(".tree-row", has_text="Alpha Dental Holdings")
         .get_by_role("link", name="1 Critical")
     )
     expect(alarm).to_have_attribute("title", "1 Critical key")

@@ -176,3 +176,14 @@ document.addEventListener("submit", (event) => {
   if (form.dataset.allowResubmit !== undefined) return;
   setTimeout(() => form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; }), 0);
 });
+
+// The Accounts/Sites tree: the + beside an account shows or hides its sites.
+document.addEventListener("click", (event) => {
+  const toggle = event.target.closest("[data-tree-toggle]");
+  if (!toggle) return;
+  const sites = document.getElementById(toggle.getAttribute("aria-controls"));
+  if (!sites) return;
+  const open = toggle.getAttribute("aria-expanded") !== "true";
+  toggle.setAttribute("aria-expanded", String(open));
+  sites.hidden = !open;
+});
