@@ -68,7 +68,7 @@ def test_msp_user_sources_keys_for_each_product_at_a_site(page, tree):
     site = tree.site_a1
     sign_in(page, tree.msp_a1_admin.email)
     page.goto(f"/msps/{tree.msp_a1.pk}/key-management/")
-    page.locator("#accounts-sites summary", has_text="Alpha Dental").locator(".toggle").click()
+    page.locator("#accounts-sites").get_by_role("button", name="Sites of Alpha Dental").click()
     page.locator("#accounts-sites").get_by_role("link", name="Alpha Dental Main Street").click()
     expect(panel(page).get_by_role("tab", name="ShadowProtect", exact=True)).to_have_attribute(
         "aria-selected", "true"
