@@ -108,7 +108,9 @@ def test_msp_user_moves_a_site_to_another_account(page, tree):
         "Site “Alpha Dental Main Street” moved to account “Foxtrot Bakery”."
     )
     foxtrot = accounts_sites(page).locator(".tree-account", has_text="Foxtrot Bakery")
-    expect(foxtrot.get_by_role("button", name="Sites of Foxtrot Bakery")).to_have_attribute("aria-expanded", "true")
+    expect(foxtrot.get_by_role("button", name="Sites of Foxtrot Bakery")).to_have_attribute(
+        "aria-expanded", "true"
+    )
     expect(foxtrot.get_by_role("link", name=tree.site_a1.name)).to_have_attribute("aria-current", "true")
     expect(page).to_have_url(re.compile(rf"/sites/{tree.site_a1.pk}/$"))
     assert page.evaluate("window.keyledgerSamePage") is True

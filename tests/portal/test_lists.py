@@ -164,7 +164,7 @@ def test_the_tree_costs_the_same_queries_for_2_or_20_accounts(tree, client_for):
     many, body = queries(client, url)
 
     assert many == few
-    assert body.count("1<span class=\"visually-hidden\"> Critical</span></a>") == 19 * 2
+    assert body.count('1<span class="visually-hidden"> Critical</span></a>') == 19 * 2
 
 
 def test_the_tree_lists_accounts_and_sites_in_natural_order(tree, client_for):
