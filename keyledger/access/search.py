@@ -33,8 +33,6 @@ LIMIT = 20
 KEYS, ACCOUNTS, SITES, MSPS, DISTRIBUTORS = "keys", "accounts", "sites", "msps", "distributors"
 KINDS = (KEYS, ACCOUNTS, SITES, MSPS, DISTRIBUTORS)
 
-# What keyformat.normalise forgives, for a key typed only in part: dashes and spaces anywhere,
-# lower case, and O read as 0, I and L as 1.
 # What a listed key shows: its status as of now needs state and critical_due_at.
 KEY_COLUMNS = (
     "key",
@@ -46,6 +44,8 @@ KEY_COLUMNS = (
     "account__name",
     "site__name",
 )
+# What keyformat.normalise forgives, for a key typed only in part: dashes and spaces anywhere,
+# lower case, and O read as 0, I and L as 1.
 _IGNORED = str.maketrans("", "", "- ")
 _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
