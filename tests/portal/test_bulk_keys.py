@@ -184,6 +184,23 @@ def test_all_matching_reevaluates_the_filter_on_the_server(tree, client_for):
     assert {reload(silent1).state, reload(silent2).state} == {State.DEACTIVATION_REQUESTED}
 
 
+def test_values_that_cannot_be_key_ids_are_left_out(tree, client_for):
+    (mine,) = at_site(tree)
+    client = client_for(tree.msp_a1_member)
+    data = {
+        "product": "spmsp",
+        "operation": "deactivate",
+        "confirm": "1",
+        "key": [str(mine.pk), "abc", "-3", "0", str(2**63), "9" * 40, "\u0661"],
+    }
+
+    response = client.post(bulk_url(tree.site_a1), data)
+
+    assert response.status_code == 302
+    assert flashes(response) == ["1 key: 1 deactivation requested."]
+    assert reload(mine).state == State.DEACTIVATION_REQUESTED
+
+
 def test_bulk_move_to_another_site_of_the_msp(tree, client_for):
     keys = at_site(tree, 2)
     riverside = Site.objects.create(account=tree.account_a1, name="Alpha Dental Riverside")

@@ -29,6 +29,7 @@ from keyledger.portal.views.keys import _is_htmx, _pick_product
 from keyledger.portal.views.methods import only_methods
 
 ALL_MATCHING = "all"
+MAX_ID = 2**63
 SHOWN_IN_CONFIRMATION = 20
 
 VERBS = {
@@ -42,10 +43,9 @@ def _ids(values: list[str]) -> list[int]:
     """The ticked key ids; anything that is not one is dropped."""
     ids = []
     for value in values:
-        try:
+        # Only what a database id can be: a larger number is an error on PostgreSQL.
+        if value.isascii() and value.isdigit() and 0 < int(value) < MAX_ID:
             ids.append(int(value))
-        except ValueError:
-            continue
     return list(dict.fromkeys(ids))
 
 
