@@ -46,3 +46,44 @@ def test_an_email_too_long_for_its_column_is_a_field_error(tree, client_for, url
     assert response.status_code in (200, 422)
     assert response.context["form"].errors["email"]
     assert (Organisation.objects.count(), Invitation.objects.count(), AuditEntry.objects.count()) == counts
+
+
+STRANGE_LIST_PARAMETERS = {
+    "q": "Blue\x00bird",
+    "accounts": "\x00",
+    "sort": "-\x00",
+    "status": "x" * 1000,
+    "page": "9" * 40,
+    "accounts_page": "-1",
+    "critical": "\x00",
+    "product": "\u0661",
+    "edit": "\x00",
+}
+
+
+@pytest.mark.parametrize(
+    ("url_name", "argument"),
+    [
+        ("portal:key_management", None),
+        ("portal:msp_key_management", "msp"),
+        ("portal:account_detail", "account"),
+        ("portal:site_detail", "site"),
+        ("portal:account_keys", "account"),
+        ("portal:site_keys", "site"),
+        ("portal:account_keys_csv", "account"),
+        ("portal:site_keys_csv", "site"),
+        ("portal:organisations", None),
+        ("portal:users", None),
+        ("portal:search", None),
+    ],
+)
+def test_lists_take_strange_parameters_without_a_server_error(tree, client_for, url_name, argument):
+    """Sorts, filters and pages a list does not know are ignored or a clear message."""
+    objects = {"msp": tree.msp_a1, "account": tree.account_a1, "site": tree.site_a1}
+    kwargs = {f"{argument}_id": objects[argument].pk} if argument else {}
+    url = reverse(url_name, kwargs=kwargs)
+    for name, value in STRANGE_LIST_PARAMETERS.items():
+        response = client_for(tree.dist_a_admin).get(url, {name: value})
+        assert response.status_code < 500, (name, response.status_code)
+        if response.streaming:
+            b"".join(response.streaming_content)
