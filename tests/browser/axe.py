@@ -10,6 +10,7 @@ The script is evaluated through the DevTools protocol, which the page's CSP does
 the portal's policy stays as strict in the tests as in production.
 """
 
+import fcntl
 import os
 import re
 from dataclasses import dataclass
@@ -146,6 +147,11 @@ class AxeWatch:
         the known violations seen to theirs."""
         artifacts.mkdir(parents=True, exist_ok=True)
         for name, lines in (("axe-pages.txt", self.checked), ("axe-known.txt", self.known)):
-            listing = artifacts / name
-            before = set(listing.read_text().split("\n")) if listing.exists() else set()
-            listing.write_text("\n".join(sorted((before | lines) - {""})) + "\n")
+            # The test workers of one run add to the same lists: one at a time.
+            with open(artifacts / name, "a+") as listing:
+                fcntl.flock(listing, fcntl.LOCK_EX)
+                listing.seek(0)
+                before = set(listing.read().split("\n"))
+                listing.seek(0)
+                listing.truncate()
+                listing.write("\n".join(sorted((before | lines) - {""})) + "\n")
