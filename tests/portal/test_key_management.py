@@ -244,6 +244,9 @@ def test_edit_opens_the_account_form_and_cancel_closes_it(tree, client_for):
     assert 'value="Alpha Dental"' in fragment and ">Cancel</a>" in fragment
     assert "Accounts/Sites" not in fragment and "product-panel" not in fragment
     assert "<dt>Account Name</dt><dd>Alpha Dental</dd>" in cancel and "<form" not in cancel
+    # The summary after Cancel is the summary of the page: the account's sites, not "no sites".
+    assert f'href="{site_url(tree.site_a1)}">{tree.site_a1.name}</a>' in cancel
+    assert "This account has no sites." not in cancel
 
 
 def test_edit_account(tree, client_for):

@@ -27,6 +27,7 @@ from keyledger.access import (
     get_site_for_user,
     msp_has_accounts,
     require,
+    sites_for_user,
 )
 from keyledger.audit.actor import Actor
 from keyledger.customers import actions
@@ -188,7 +189,14 @@ def account_detail(request: HttpRequest, account_id: int) -> HttpResponse:
                 return redirect("portal:account_detail", account_id=account.pk)
     elif _editing(request):
         form = AccountForm(initial={"name": account.name, "address": account.address, "notes": account.notes})
-    context = {"account": account, "form": form, "can_change": request.user.can(Permission.CHANGE_KEYS)}
+    context = {
+        "account": account,
+        # The summary drawn alone has no tree to take the sites from (a lazy query: run
+        # only if this summary is drawn).
+        "account_sites": sites_for_user(request.user).filter(account=account).by_name(),
+        "form": form,
+        "can_change": request.user.can(Permission.CHANGE_KEYS),
+    }
     if fragment := _fragment(request, "portal/key_management/_account_summary.html", context):
         return fragment
     return _page(request, "portal/key_management/account.html", account.msp, account=account, form=form)
