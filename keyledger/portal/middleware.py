@@ -44,8 +44,10 @@ class UserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = request.user
-        zone = user.time_zone if user.is_authenticated and not request.path.startswith("/api/") else ""
+        # The path first: an API request never loads the lazy session user for this.
+        zone = ""
+        if not request.path.startswith("/api/") and request.user.is_authenticated:
+            zone = request.user.time_zone
         timezone.deactivate()
         if zone:
             # A zone gone from the tz database since it was chosen: UTC until chosen again.
