@@ -99,5 +99,7 @@ def sign_in(page: Page, email: str, password: str = PASSWORD) -> None:
     page.goto("/login/")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state("domcontentloaded")
+    # Wait for the answer to the form, not for the page already loaded: a test that goes on
+    # at once could have its next page replaced by the sign-in's redirect.
+    with page.expect_navigation(wait_until="domcontentloaded"):
+        page.get_by_role("button", name="Sign in").click()
